@@ -14,6 +14,7 @@
 //! - [`crosswalk`] — direct and chained mappings between catalogs, with paths.
 //! - [`diff`] — item-level differences between two catalogs.
 //! - [`formats`] — import/export: CSV, OSCAL, SSSOM, CISO Assistant libraries.
+//! - [`stats`] — rates with Wilson intervals, checked against `threshold` items.
 
 pub mod crosswalk;
 pub mod diff;
@@ -22,6 +23,7 @@ pub mod library;
 pub mod load;
 pub mod model;
 pub mod search;
+pub mod stats;
 
 pub use library::{Cite, Library, LibraryError, Source};
 pub use load::{Diagnostic, Diagnostics, Document, LoadOptions};
