@@ -1,5 +1,7 @@
 //! Integration tests of aigov-catalog (one binary; modules by area).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap, also in helpers
+
 mod bad_input;
 mod builtin;
 mod formats;

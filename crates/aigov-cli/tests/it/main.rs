@@ -1,5 +1,7 @@
 //! Integration tests of the `aigov` binary (one test binary; modules by area).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap, also in helpers
+
 mod catalog;
 
 use std::path::Path;
