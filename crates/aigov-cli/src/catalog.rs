@@ -17,8 +17,46 @@ use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::datadir::{DataDir, write_atomic};
+use aigov_server::config::{Config, FileConfig};
+
+use crate::datadir::write_atomic;
 use crate::output::{self, note, print, table};
+use crate::settings::{self, Global};
+
+/// What every catalog command needs: the configuration and a runtime for the store.
+struct DataDir {
+    cfg: Config,
+    rt: tokio::runtime::Runtime,
+}
+
+impl DataDir {
+    fn new(g: &Global) -> Result<DataDir> {
+        Ok(DataDir {
+            cfg: settings::resolve(g, FileConfig::default())?,
+            rt: settings::runtime()?,
+        })
+    }
+
+    /// Built-in catalogs plus those imported into the store (built-ins only when no database
+    /// exists yet; listing never creates one).
+    fn library(&self) -> Result<Library> {
+        self.rt.block_on(async {
+            match settings::open_existing(&self.cfg).await? {
+                Some(s) => Ok(s.load_library().await?),
+                None => Library::builtin().map_err(|d| {
+                    anyhow::anyhow!("built-in catalogs are invalid (a build defect):\n{d}")
+                }),
+            }
+        })
+    }
+
+    fn root(&self) -> String {
+        match &self.cfg.database_url {
+            Some(u) => aigov_store::db::redact_url(u),
+            None => self.cfg.data_dir.display().to_string(),
+        }
+    }
+}
 
 /// Catalog subcommands.
 #[derive(Debug, Subcommand)]
@@ -205,7 +243,8 @@ fn pick(t: &Text, lang: Lang) -> String {
 }
 
 /// Runs a catalog subcommand.
-pub fn run(cmd: CatalogCmd, dd: &DataDir) -> Result<ExitCode> {
+pub fn run(cmd: CatalogCmd, g: &Global) -> Result<ExitCode> {
+    let dd = &DataDir::new(g)?;
     match cmd {
         CatalogCmd::List { format, lang } => list(dd, format, lang_or_default(lang)),
         CatalogCmd::Show {
@@ -890,16 +929,23 @@ fn import(
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    for c in &imported.catalogs {
-        dd.write_catalog(c)?;
-    }
-    for s in &imported.mapping_sets {
-        dd.write_mapping_set(s)?;
-    }
+    let actor = settings::cli_actor();
+    dd.rt.block_on(async {
+        let store = settings::open_store(&dd.cfg, true).await?;
+        let builtin = Library::builtin().map_err(|d| anyhow::anyhow!("{d}"))?;
+        store.sync_builtin_catalogs(&builtin).await?;
+        for c in &imported.catalogs {
+            store.import_catalog(&actor, c, replace).await?;
+        }
+        for s in &imported.mapping_sets {
+            store.import_mapping_set(&actor, s, replace).await?;
+        }
+        anyhow::Ok(())
+    })?;
     note(&format!(
         "imported from {name} ({} format) into {}",
         imported.format,
-        dd.root().display()
+        dd.root()
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -2,12 +2,18 @@
 //!
 //! Thin by design: parses flags, calls the library crates, prints. Module map:
 //! - `catalog` — `aigov catalog …` (browse, search, map, import/export, validate, diff).
-//! - `datadir` — the data directory's stored catalogs and mapping sets.
+//! - `serve` — `aigov serve` (REST API).
+//! - `admin` — `aigov user|token|audit|backup|restore`.
+//! - `settings` — configuration layering and opening the store.
+//! - `datadir` — atomic file writes.
 //! - `output` — stdout/stderr discipline, tables, broken-pipe handling.
 
+mod admin;
 mod catalog;
 mod datadir;
 mod output;
+mod serve;
+mod settings;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,28 +22,29 @@ use clap::{Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Areas:
+  serve     the REST API (OpenAPI at /api/v1/openapi.json)
   catalog   framework catalogs (TC260, GB/T 45654, NIST AI RMF, ISO/IEC 42001 …) and crosswalks
+  user      users and roles           token   API tokens
+  audit     verify and export the tamper-evident audit log
+  backup    consistent snapshot       restore into an empty data directory
+
+Configuration: flags > AIGOV_* environment > config file (--config or ./aigov.toml) > defaults;
+see aigov.example.toml.
 
 Examples:
-  aigov catalog list
+  aigov serve
   aigov catalog show tc260-aisgf --kind risk --lang zh
-  aigov catalog search 数据泄露
-  aigov catalog map 'tc260-aisgf@1.0:3.1.2(d)' --to nist-ai-rmf";
+  aigov catalog map 'tc260-aisgf@1.0:3.1.2(d)' --to nist-ai-rmf
+  aigov user create alice --role risk_manager
+  aigov audit verify";
 
 /// aigov: AI risk governance — TC260 / GB/T 45654 / CAICT catalogs with crosswalks to NIST AI
-/// RMF, ISO/IEC 42001, the EU AI Act and OWASP.
+/// RMF, ISO/IEC 42001, the EU AI Act and OWASP; inventory, audit log, REST API.
 #[derive(Debug, Parser)]
 #[command(name = "aigov", version, about, long_about = None, after_help = AFTER_HELP, propagate_version = true)]
 struct Cli {
-    /// Data directory for imported catalogs (and, later, the database).
-    #[arg(
-        long,
-        global = true,
-        env = "AIGOV_DATA_DIR",
-        default_value = "./aigov-data",
-        value_name = "DIR"
-    )]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    global: settings::Global,
 
     #[command(subcommand)]
     command: Command,
@@ -45,16 +52,43 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server: REST API under /api/v1.
+    Serve(serve::ServeArgs),
     /// Framework catalogs and crosswalks: list, show, search, map, import, export, validate, diff.
     #[command(subcommand)]
     Catalog(catalog::CatalogCmd),
+    /// Users: create, list, passwd, disable, enable.
+    #[command(subcommand)]
+    User(admin::UserCmd),
+    /// API tokens: create, list, revoke.
+    #[command(subcommand)]
+    Token(admin::TokenCmd),
+    /// The audit log: verify, export.
+    #[command(subcommand)]
+    Audit(admin::AuditCmd),
+    /// Write a consistent snapshot of the database to FILE while it is in use (SQLite).
+    Backup {
+        /// The backup file (must not exist).
+        file: PathBuf,
+    },
+    /// Restore a backup into an empty data directory (SQLite).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let dd = datadir::DataDir::new(&cli.data_dir);
+    let g = &cli.global;
     let result = match cli.command {
-        Command::Catalog(cmd) => catalog::run(cmd, &dd),
+        Command::Serve(a) => serve::run(a, g),
+        Command::Catalog(cmd) => catalog::run(cmd, g),
+        Command::User(cmd) => admin::user(cmd, g),
+        Command::Token(cmd) => admin::token(cmd, g),
+        Command::Audit(cmd) => admin::audit(cmd, g),
+        Command::Backup { file } => admin::backup(&file, g),
+        Command::Restore { file } => admin::restore(&file, g),
     };
     match result {
         Ok(code) => code,

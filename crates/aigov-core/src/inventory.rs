@@ -15,6 +15,7 @@ macro_rules! kebab_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $v),+ }
         impl $name {
             /// Every value, in order.
@@ -301,6 +302,7 @@ pub fn check_url(errs: &mut Vec<FieldError>, field: &str, url: &str) {
 /// change (with a reason), never by editing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemInput {
     /// Name.
     pub name: String,
@@ -376,6 +378,7 @@ impl SystemInput {
 /// A hash of a model artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArtifactHash {
     /// The file, when the model has several.
     #[serde(default)]
@@ -389,6 +392,7 @@ pub struct ArtifactHash {
 /// A model as a user writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelInput {
     /// Name.
     pub name: String,
@@ -449,6 +453,7 @@ impl ModelInput {
 /// A dataset as a user writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetInput {
     /// Name.
     pub name: String,
@@ -521,6 +526,7 @@ impl DatasetInput {
 /// A vendor as a user writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VendorInput {
     /// Name.
     pub name: String,
@@ -564,6 +570,7 @@ impl VendorInput {
 /// rest and never returned or logged.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialInput {
     /// Where the credential comes from.
     pub kind: CredentialKind,
@@ -572,6 +579,7 @@ pub struct CredentialInput {
     pub env_var: Option<String>,
     /// For `stored`: the secret (write-only).
     #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(write_only))]
     pub secret: Option<String>,
 }
 
@@ -598,6 +606,7 @@ impl Default for CredentialInput {
 /// An endpoint as a user writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointInput {
     /// Name.
     pub name: String,

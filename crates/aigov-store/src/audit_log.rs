@@ -128,6 +128,18 @@ impl SqlCore {
         Ok((items, total))
     }
 
+    /// Up to `limit` events after sequence number `after`, in order (keyset paging).
+    pub async fn audit_page(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     /// Calls `f` with every event in sequence order.
     pub async fn audit_each(
         &self,
@@ -136,21 +148,14 @@ impl SqlCore {
         let mut after = 0i64;
         let mut n = 0u64;
         loop {
-            let rows = sqlx::query(sql(format!(
-                "SELECT {COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
-            )))
-            .bind(after)
-            .bind(CHUNK)
-            .fetch_all(&self.pool)
-            .await?;
-            if rows.is_empty() {
+            let page = self.audit_page(after, CHUNK).await?;
+            let Some(last) = page.last() else {
                 return Ok(n);
-            }
-            for r in &rows {
-                let e = event_from_row(r)?;
-                after = e.seq;
+            };
+            after = last.seq;
+            for e in &page {
                 n += 1;
-                f(&e)?;
+                f(e)?;
             }
         }
     }

@@ -317,11 +317,33 @@ pub(crate) struct IdGen {
     clock: Arc<dyn Clock>,
 }
 
+/// The last (millisecond, counter) handed out, so that ids made in the same millisecond
+/// still sort in creation order (RFC 9562 §6.2, method 1: a 12-bit counter in `rand_a`).
+static LAST_ID: std::sync::Mutex<(i64, u16)> = std::sync::Mutex::new((0, 0));
+
 impl IdGen {
     pub(crate) fn next(&self) -> String {
         let mut r = [0u8; 10];
         crate::crypto::fill_random(&mut r);
-        aigov_core::ids::uuid_v7(self.clock.now(), r)
+        let mut ms = self.clock.now().unix_millis();
+        if let Ok(mut last) = LAST_ID.lock() {
+            if ms <= last.0 {
+                // Same (or an earlier) millisecond: count on; on overflow borrow the next one.
+                if last.1 >= 0x0fff {
+                    ms = last.0 + 1;
+                    *last = (ms, 0);
+                } else {
+                    ms = last.0;
+                    last.1 += 1;
+                }
+            } else {
+                *last = (ms, 0);
+            }
+            let c = last.1;
+            r[0] = (c >> 8) as u8 & 0x0f;
+            r[1] = (c & 0xff) as u8;
+        }
+        aigov_core::ids::uuid_v7(aigov_core::Timestamp::from_unix_millis(ms), r)
     }
 }
 

@@ -144,7 +144,19 @@ struct Checked {
 /// Deserializes with the path of the offending field in the error.
 fn typed<T: DeserializeOwned>(v: &Value, prefix: &str) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(v.clone()).map_err(|e| {
-        let path = e.path().to_string();
+        let mut path = e.path().to_string();
+        let msg = e.inner().to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        if let Some(name) = msg
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next())
+        {
+            path = if path == "." {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
+        }
         let field = if path == "." {
             prefix.trim_end_matches(": ").to_string()
         } else {
@@ -155,7 +167,7 @@ fn typed<T: DeserializeOwned>(v: &Value, prefix: &str) -> Result<T, FieldError> 
         } else {
             field
         };
-        FieldError::new(field, e.inner().to_string())
+        FieldError::new(field, msg)
     })
 }
 

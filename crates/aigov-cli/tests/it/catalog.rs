@@ -396,7 +396,7 @@ fn import_export_round_trip_through_the_data_dir() {
         d.path(),
         &["--data-dir", dd, "catalog", "import", f.to_str().unwrap()],
     );
-    assert!(data.join("catalogs/acme-ai@1.0.json").is_file());
+    assert!(data.join("aigov.db").is_file(), "imports go into the store");
     let v = json(&ok(
         d.path(),
         &["--data-dir", dd, "catalog", "list", "--format", "json"],
@@ -595,13 +595,12 @@ fn import_export_round_trip_through_the_data_dir() {
         ],
     );
     assert!(t.contains("1 added, 1 removed, 0 changed"), "{t}");
-    // No temporary files are left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(data.join("catalogs"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty());
+    // Every import is in the audit log.
+    let v = json(&ok(
+        d.path(),
+        &["--data-dir", dd, "audit", "verify", "--format", "json"],
+    ));
+    assert_eq!(v["ok"], true);
 }
 
 #[test]
@@ -637,7 +636,10 @@ fn builtins_cannot_be_replaced_and_bad_files_write_nothing() {
         "{out}"
     );
     assert!(err.contains("was not imported"), "{err}");
-    assert!(!dd.join("catalogs").exists(), "nothing written");
+    assert!(
+        !dd.join("aigov.db").exists(),
+        "nothing written, not even a database"
+    );
     // --dry-run writes nothing either.
     std::fs::write(&f, DEMO).unwrap();
     let o = aigov(
@@ -656,7 +658,7 @@ fn builtins_cannot_be_replaced_and_bad_files_write_nothing() {
             && String::from_utf8_lossy(&o.stderr)
                 .contains("would import acme-ai@1.0: new (3 items)")
     );
-    assert!(!dd.join("catalogs").exists());
+    assert!(!dd.join("aigov.db").exists());
 }
 
 #[test]

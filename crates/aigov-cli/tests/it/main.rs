@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap, also in helpers
 
+mod admin;
 mod catalog;
 
 use std::path::Path;
@@ -13,6 +14,8 @@ pub fn aigov(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("AIGOV_DATA_DIR", dir)
         .env_remove("AIGOV_LANG")
+        .env_remove("AIGOV_CONFIG")
+        .env_remove("AIGOV_DATABASE_URL")
         .env("LANG", "C.UTF-8")
         .output()
         .expect("run aigov")

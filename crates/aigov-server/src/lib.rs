@@ -1,0 +1,222 @@
+//! aigov's HTTP server: the REST API under `/api/v1` (OpenAPI 3.1 at
+//! `/api/v1/openapi.json`) and `/healthz`. The only crate that knows HTTP.
+//!
+//! Module map:
+//! - [`config`] — the typed configuration and its layering.
+//! - [`auth`] — sessions, tokens, CSRF, login/logout.
+//! - [`extract`] — extractors with problem+json errors; `If-Match`; the principal.
+//! - [`error`] — the error-code table and problem+json.
+//! - [`api`] — one module per resource.
+//! - [`openapi`] — the generated API document.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use aigov_catalog::Library;
+use aigov_store::Store;
+use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::RwLock;
+use tower_http::trace::TraceLayer;
+
+use crate::api::*;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Principal;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    library: Arc<RwLock<Arc<Library>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.location())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `store`, recording the built-in catalogs in it.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        config: Config,
+    ) -> Result<AppState, aigov_store::StoreError> {
+        let builtin = Library::builtin().map_err(|d| {
+            aigov_store::StoreError::Internal(format!("built-in catalogs are invalid:\n{d}"))
+        })?;
+        store.sync_builtin_catalogs(&builtin).await?;
+        let lib = store.load_library().await?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            library: Arc::new(RwLock::new(Arc::new(lib))),
+        })
+    }
+
+    /// The catalog library (built-ins plus imports).
+    pub async fn library(&self) -> Arc<Library> {
+        self.library.read().await.clone()
+    }
+
+    /// Re-reads imported catalogs after a change.
+    pub async fn reload_library(&self) -> ApiResult<()> {
+        let lib = self.store.load_library().await?;
+        *self.library.write().await = Arc::new(lib);
+        Ok(())
+    }
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "health", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+pub async fn openapi_json(_p: Principal) -> Response {
+    let mut r = openapi::document().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; the API document is at /api/v1/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        "method-not-allowed",
+        "this endpoint does not accept that method",
+    )
+}
+
+async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    r
+}
+
+macro_rules! kind_router {
+    ($r:expr, $m:ident, $p:literal) => {
+        $r.route($p, get(inventory::$m::list).post(inventory::$m::create))
+            .route(concat!($p, "/export"), get(inventory::$m::export))
+            .route(concat!($p, "/import"), post(inventory::$m::import))
+            .route(
+                concat!($p, "/{id}"),
+                get(inventory::$m::get)
+                    .patch(inventory::$m::update)
+                    .delete(inventory::$m::delete),
+            )
+    };
+}
+
+/// The application router.
+pub fn router(state: AppState) -> Router {
+    let r = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/session", get(auth::session))
+        .route("/api/v1/auth/password", post(auth::change_password))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{id}", get(users::get).patch(users::update))
+        .route("/api/v1/users/{id}/password", post(users::set_password))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/v1/systems/{id}/stage", post(inventory::change_stage))
+        .route("/api/v1/systems/{id}/stages", get(inventory::stage_history))
+        .route("/api/v1/links", get(links::list).post(links::create))
+        .route("/api/v1/links/{id}", axum::routing::delete(links::delete))
+        .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/audit/verify", get(audit::verify))
+        .route("/api/v1/audit/export", get(audit::export))
+        .route("/api/v1/catalogs", get(catalogs::list))
+        .route("/api/v1/catalogs/search", get(catalogs::search_items))
+        .route("/api/v1/catalogs/import", post(catalogs::import))
+        .route("/api/v1/catalogs/{id}", get(catalogs::show))
+        .route("/api/v1/mapping-sets", get(catalogs::mapping_sets))
+        .route("/api/v1/crosswalk", get(catalogs::crosswalk));
+    let r = kind_router!(r, systems, "/api/v1/systems");
+    let r = kind_router!(r, models, "/api/v1/models");
+    let r = kind_router!(r, datasets, "/api/v1/datasets");
+    let r = kind_router!(r, vendors, "/api/v1/vendors");
+    let r = kind_router!(r, endpoints, "/api/v1/endpoints");
+    r.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn(security_headers))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::extract::Request| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()))
+                .on_request(())
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// Whether a method changes state.
+pub fn is_write(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests. `ready` is called with
+/// the bound address (the CLI prints it).
+pub async fn serve(state: AppState, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&state.config.bind).await?;
+    let addr = listener.local_addr()?;
+    ready(addr);
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
