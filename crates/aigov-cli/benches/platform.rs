@@ -7,6 +7,8 @@
 //! `target/bench-data/` and reused by later runs (delete it to reseed). Latencies are server
 //! time measured in process (router `oneshot`), so they exclude the network.
 
+#![allow(clippy::unwrap_used)] // a benchmark: failing loudly is right
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
