@@ -84,6 +84,9 @@ async fn seed(store: &Arc<dyn Store>) {
     }
 }
 
+/// Builds the i-th request URI of a scenario.
+type UriFn = Box<dyn Fn(usize) -> String>;
+
 fn pct(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[((v.len() as f64 * p).ceil() as usize)
@@ -133,7 +136,7 @@ async fn bench_backend(label: &str, opts: OpenOptions, data_dir: &Path) {
         "\n== {label}: {SYSTEMS} systems, {} audit events",
         store.audit_verify().await.map(|r| r.head_seq).unwrap_or(0)
     );
-    let scenarios: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let scenarios: Vec<(&str, UriFn)> = vec![
         (
             "GET /systems (page of 50)",
             Box::new(|i| format!("/api/v1/systems?limit=50&offset={}", (i * 37) % 9_950)),
