@@ -357,8 +357,19 @@ pub fn backup(file: &Path, g: &Global) -> Result<ExitCode> {
     let rt = settings::runtime()?;
     rt.block_on(async {
         let store = settings::open_store(&cfg, false).await?;
+        let blobs = cfg.data_dir.join("blobs");
+        let blobs_out = blobs_beside(file);
+        if blobs.is_dir() && blobs_out.exists() {
+            bail!("{} exists; choose a new backup name", blobs_out.display());
+        }
         store.backup_to(file).await?;
         note(&format!("wrote a consistent snapshot of {} to {}", store.location(), file.display()));
+        if blobs.is_dir() {
+            // Blobs are content-addressed and never rewritten, so a copy taken after the
+            // snapshot holds every file the snapshot refers to.
+            let n = copy_dir(&blobs, &blobs_out).with_context(|| format!("cannot copy the evidence files to {}", blobs_out.display()))?;
+            note(&format!("copied {n} evidence file(s) to {}", blobs_out.display()));
+        }
         let key = cfg.data_dir.join("secret.key");
         if cfg.secret_key.is_none() && key.exists() {
             note(&format!("keep {} with the backup: stored endpoint credentials cannot be decrypted without it", key.display()));
@@ -399,6 +410,16 @@ pub fn restore(file: &Path, g: &Global) -> Result<ExitCode> {
         .join(format!(".restore-{}.db", std::process::id()));
     std::fs::copy(file, &tmp).with_context(|| format!("cannot copy {}", file.display()))?;
     std::fs::rename(&tmp, &target).context("cannot move the restored database into place")?;
+    let blobs_in = blobs_beside(file);
+    if blobs_in.is_dir() {
+        let n = copy_dir(&blobs_in, &cfg.data_dir.join("blobs")).with_context(|| {
+            format!("cannot copy the evidence files from {}", blobs_in.display())
+        })?;
+        note(&format!(
+            "restored {n} evidence file(s) from {}",
+            blobs_in.display()
+        ));
+    }
     let rt = settings::runtime()?;
     let checked = rt.block_on(async {
         let store = settings::open_store(&cfg, false).await?;
@@ -426,4 +447,29 @@ pub fn restore(file: &Path, g: &Global) -> Result<ExitCode> {
             Err(e.context("the file is not a usable aigov database; nothing was restored"))
         }
     }
+}
+
+/// Where a backup keeps the evidence files: `<file>.blobs/`.
+fn blobs_beside(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".blobs");
+    PathBuf::from(name)
+}
+
+/// Copies a directory tree of plain files; returns how many files were copied.
+fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dst)?;
+    let mut n = 0;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let t = e.file_type()?;
+        let to = dst.join(e.file_name());
+        if t.is_dir() {
+            n += copy_dir(&e.path(), &to)?;
+        } else if t.is_file() {
+            std::fs::copy(e.path(), &to)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }

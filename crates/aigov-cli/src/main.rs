@@ -4,6 +4,8 @@
 //! - `catalog` — `aigov catalog …` (browse, search, map, import/export, validate, diff).
 //! - `serve` — `aigov serve` (REST API).
 //! - `admin` — `aigov user|token|audit|backup|restore`.
+//! - `gov` — the governance loop: `aigov api` (any endpoint, in process), `risk`, `checklist`,
+//!   `gate`, `evidence`, `dashboard`.
 //! - `settings` — configuration layering and opening the store.
 //! - `datadir` — atomic file writes.
 //! - `output` — stdout/stderr discipline, tables, broken-pipe handling.
@@ -11,6 +13,7 @@
 mod admin;
 mod catalog;
 mod datadir;
+mod gov;
 mod output;
 mod serve;
 mod settings;
@@ -27,6 +30,11 @@ Areas:
   user      users and roles           token   API tokens
   audit     verify and export the tamper-evident audit log
   backup    consistent snapshot       restore into an empty data directory
+  api       any REST endpoint, in process, as the local admin (risks, checklists,
+            incidents, evidence, methodologies, gates …)
+  risk      the register; identify    checklist  adoptions, coverage, items
+  gate      what blocks a stage move  evidence   upload a file as evidence
+  dashboard risks by level and status, overdue work, open incidents
 
 Configuration: flags > AIGOV_* environment > config file (--config or ./aigov.toml) > defaults;
 see aigov.example.toml.
@@ -36,6 +44,9 @@ Examples:
   aigov catalog show tc260-aisgf --kind risk --lang zh
   aigov catalog map 'tc260-aisgf@1.0:3.1.2(d)' --to nist-ai-rmf
   aigov user create alice --role risk_manager
+  aigov api POST systems/SYS-1/adoptions -d '{}'
+  aigov risk identify SYS-1
+  aigov gate SYS-1 --to deploy
   aigov audit verify";
 
 /// aigov: AI risk governance — TC260 / GB/T 45654 / CAICT catalogs with crosswalks to NIST AI
@@ -76,6 +87,26 @@ enum Command {
         /// The backup file.
         file: PathBuf,
     },
+    /// Call any REST endpoint in process as the local admin: `aigov api GET risks`.
+    Api(gov::ApiArgs),
+    /// The risk register: list, show, identify.
+    #[command(subcommand)]
+    Risk(gov::RiskCmd),
+    /// A system's adopted frameworks with coverage, or one checklist with reasons.
+    Checklist(gov::ChecklistArgs),
+    /// What blocks a system from entering a lifecycle stage (exit status 3 when blocked).
+    Gate(gov::GateArgs),
+    /// Evidence: `aigov evidence add FILE --title … [--attach risk:RISK-1]`.
+    #[command(subcommand)]
+    Evidence(EvidenceCmd),
+    /// Open risks by level and status, overdue work, open incidents.
+    Dashboard,
+}
+
+#[derive(Debug, Subcommand)]
+enum EvidenceCmd {
+    /// Upload a file as evidence (content-addressed, sha256 shown), optionally attaching it.
+    Add(gov::EvidenceArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +120,12 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => admin::audit(cmd, g),
         Command::Backup { file } => admin::backup(&file, g),
         Command::Restore { file } => admin::restore(&file, g),
+        Command::Api(a) => gov::api(a, g),
+        Command::Risk(cmd) => gov::risk(cmd, g),
+        Command::Checklist(a) => gov::checklist(a, g),
+        Command::Gate(a) => gov::gate(a, g),
+        Command::Evidence(EvidenceCmd::Add(a)) => gov::evidence(a, g),
+        Command::Dashboard => gov::dashboard(g),
     };
     match result {
         Ok(code) => code,

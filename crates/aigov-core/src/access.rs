@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     /// Everything, including users and tokens of others.
     Admin,
-    /// Runs the risk programme: inventory, catalogs, (later) risks and approvals.
+    /// Runs the risk programme: inventory, catalogs, risks, methodologies, gates, approvals.
     RiskManager,
-    /// Assesses risks; reads the inventory.
+    /// Identifies and assesses risks, fills in checklists, records incidents; reads the
+    /// inventory.
     Assessor,
-    /// Registers and maintains AI systems and their components.
+    /// Registers and maintains AI systems and their components; fills in checklists, records
+    /// incidents and evidence, asks for acceptance.
     Contributor,
     /// Reads (not the audit log).
     Viewer,
@@ -104,11 +106,34 @@ pub enum Perm {
     TokenManage,
     /// Read, verify and export the audit log.
     AuditRead,
+    /// Read risks, checklists, methodologies, incidents, evidence, gates and the dashboard.
+    RiskRead,
+    /// Register and edit risks; run identification and decide candidates; decide treatment;
+    /// manage controls and action items; change a risk's status by hand.
+    RiskWrite,
+    /// Record assessments (inherent, current, residual).
+    RiskAssess,
+    /// Adopt frameworks and fill in checklists.
+    ChecklistWrite,
+    /// Ask for a risk to be accepted, or withdraw the request.
+    AcceptanceRequest,
+    /// Decide acceptance requests (the risk's level may require a higher role still).
+    AcceptanceDecide,
+    /// Record and edit incidents.
+    IncidentWrite,
+    /// Upload, link, attach and delete evidence.
+    EvidenceWrite,
+    /// Create and import methodologies; switch a system's methodology.
+    MethodologyManage,
+    /// Change stage gates and incident reporting rules.
+    SettingsManage,
+    /// Move a system past a blocking stage gate, with a reason.
+    GateOverride,
 }
 
 impl Perm {
     /// Every permission.
-    pub const ALL: [Perm; 11] = [
+    pub const ALL: [Perm; 22] = [
         Perm::CatalogRead,
         Perm::CatalogImport,
         Perm::InventoryRead,
@@ -120,6 +145,17 @@ impl Perm {
         Perm::TokenOwn,
         Perm::TokenManage,
         Perm::AuditRead,
+        Perm::RiskRead,
+        Perm::RiskWrite,
+        Perm::RiskAssess,
+        Perm::ChecklistWrite,
+        Perm::AcceptanceRequest,
+        Perm::AcceptanceDecide,
+        Perm::IncidentWrite,
+        Perm::EvidenceWrite,
+        Perm::MethodologyManage,
+        Perm::SettingsManage,
+        Perm::GateOverride,
     ];
 
     /// The name (`inventory_write`).
@@ -136,6 +172,17 @@ impl Perm {
             Perm::TokenOwn => "token_own",
             Perm::TokenManage => "token_manage",
             Perm::AuditRead => "audit_read",
+            Perm::RiskRead => "risk_read",
+            Perm::RiskWrite => "risk_write",
+            Perm::RiskAssess => "risk_assess",
+            Perm::ChecklistWrite => "checklist_write",
+            Perm::AcceptanceRequest => "acceptance_request",
+            Perm::AcceptanceDecide => "acceptance_decide",
+            Perm::IncidentWrite => "incident_write",
+            Perm::EvidenceWrite => "evidence_write",
+            Perm::MethodologyManage => "methodology_manage",
+            Perm::SettingsManage => "settings_manage",
+            Perm::GateOverride => "gate_override",
         }
     }
 
@@ -143,7 +190,11 @@ impl Perm {
     pub fn is_write(self) -> bool {
         !matches!(
             self,
-            Perm::CatalogRead | Perm::InventoryRead | Perm::UserRead | Perm::AuditRead
+            Perm::CatalogRead
+                | Perm::InventoryRead
+                | Perm::UserRead
+                | Perm::AuditRead
+                | Perm::RiskRead
         )
     }
 }
@@ -175,6 +226,32 @@ pub const MATRIX: &[(Perm, &[Role])] = &[
     ),
     (Perm::TokenManage, &[Admin]),
     (Perm::AuditRead, &[Admin, Auditor]),
+    (
+        Perm::RiskRead,
+        &[Admin, RiskManager, Assessor, Contributor, Viewer, Auditor],
+    ),
+    (Perm::RiskWrite, &[Admin, RiskManager, Assessor]),
+    (Perm::RiskAssess, &[Admin, RiskManager, Assessor]),
+    (
+        Perm::ChecklistWrite,
+        &[Admin, RiskManager, Assessor, Contributor],
+    ),
+    (
+        Perm::AcceptanceRequest,
+        &[Admin, RiskManager, Assessor, Contributor],
+    ),
+    (Perm::AcceptanceDecide, &[Admin, RiskManager]),
+    (
+        Perm::IncidentWrite,
+        &[Admin, RiskManager, Assessor, Contributor],
+    ),
+    (
+        Perm::EvidenceWrite,
+        &[Admin, RiskManager, Assessor, Contributor],
+    ),
+    (Perm::MethodologyManage, &[Admin, RiskManager]),
+    (Perm::SettingsManage, &[Admin, RiskManager]),
+    (Perm::GateOverride, &[Admin]),
 ];
 
 /// Whether `role` holds `perm`.

@@ -12,7 +12,7 @@ use crate::error::FieldError;
 use crate::ids::RefKind;
 
 macro_rules! kebab_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:tt),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -32,6 +32,7 @@ macro_rules! kebab_enum {
         }
     };
 }
+pub(crate) use kebab_enum;
 
 kebab_enum!(
     /// What kind of AI system it is.

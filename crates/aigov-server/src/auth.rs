@@ -92,6 +92,15 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 }
 
 async fn resolve(state: &AppState, req: &mut Request) -> ApiResult<()> {
+    // In-process calls (`aigov api`) carry their principal already; a request from the
+    // network cannot set request extensions.
+    if req
+        .extensions()
+        .get::<Principal>()
+        .is_some_and(|p| matches!(p.via, Via::Local))
+    {
+        return Ok(());
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     if is_public(&method, &path) {
@@ -298,6 +307,7 @@ pub async fn session(
             Some(state.config.session_idle_minutes),
         ),
         Via::Token { .. } => ("token", None, None),
+        Via::Local => ("local", None, None),
     };
     Ok(axum::Json(SessionInfo {
         role: p.role.to_string(),
@@ -333,9 +343,9 @@ pub async fn change_password(
     p: Principal,
     Json(body): Json<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    if matches!(p.via, Via::Token { .. }) {
+    if !matches!(p.via, Via::Session { .. }) {
         return Err(ApiError::forbidden(
-            "passwords are changed in a session, not with an API token",
+            "passwords are changed in a session, not with an API token (locally: `aigov user passwd`)",
         ));
     }
     let key = format!("{}|{addr}", p.user.username);

@@ -55,6 +55,10 @@ pub struct FileConfig {
     pub secret_key: Option<String>,
     /// The public base URL when behind a proxy (for Origin checks).
     pub public_url: Option<String>,
+    /// Largest evidence file upload, in bytes.
+    pub max_evidence_bytes: Option<usize>,
+    /// A directory whose rule files replace the built-in ones of the same name.
+    pub rules_dir: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -84,6 +88,10 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Public URL.
     pub public_url: Option<String>,
+    /// Evidence upload limit.
+    pub max_evidence_bytes: usize,
+    /// Rule files overriding the built-in ones.
+    pub rules_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -110,6 +118,8 @@ impl std::fmt::Debug for Config {
                 &self.secret_key.as_ref().map(|_| "<redacted>"),
             )
             .field("public_url", &self.public_url)
+            .field("max_evidence_bytes", &self.max_evidence_bytes)
+            .field("rules_dir", &self.rules_dir)
             .finish()
     }
 }
@@ -129,6 +139,8 @@ impl Default for Config {
             max_import_bytes: 32 * 1024 * 1024,
             secret_key: None,
             public_url: None,
+            max_evidence_bytes: 25 * 1024 * 1024,
+            rules_dir: None,
         }
     }
 }
@@ -162,7 +174,7 @@ impl FileConfig {
 
     /// Every key, as written in the file; `AIGOV_<KEY>` (upper case) sets it from the
     /// environment.
-    pub const KEYS: [&'static str; 12] = [
+    pub const KEYS: [&'static str; 14] = [
         "data_dir",
         "database_url",
         "bind",
@@ -175,6 +187,8 @@ impl FileConfig {
         "max_import_bytes",
         "secret_key",
         "public_url",
+        "max_evidence_bytes",
+        "rules_dir",
     ];
 
     /// Reads `AIGOV_<KEY>` variables through `get` (injected, so tests need no real
@@ -232,6 +246,8 @@ impl FileConfig {
             max_import_bytes: size("max_import_bytes")?,
             secret_key: var("secret_key"),
             public_url: var("public_url"),
+            max_evidence_bytes: size("max_evidence_bytes")?,
+            rules_dir: var("rules_dir").map(PathBuf::from),
         })
     }
 
@@ -250,6 +266,8 @@ impl FileConfig {
             max_import_bytes: over.max_import_bytes.or(self.max_import_bytes),
             secret_key: over.secret_key.or(self.secret_key),
             public_url: over.public_url.or(self.public_url),
+            max_evidence_bytes: over.max_evidence_bytes.or(self.max_evidence_bytes),
+            rules_dir: over.rules_dir.or(self.rules_dir),
         }
     }
 
@@ -271,7 +289,14 @@ impl FileConfig {
             max_import_bytes: self.max_import_bytes.unwrap_or(d.max_import_bytes),
             secret_key: self.secret_key.filter(|k| !k.is_empty()),
             public_url: self.public_url.filter(|u| !u.is_empty()),
+            max_evidence_bytes: self.max_evidence_bytes.unwrap_or(d.max_evidence_bytes),
+            rules_dir: self.rules_dir,
         };
+        if !(1024..=1024 * 1024 * 1024).contains(&c.max_evidence_bytes) {
+            return Err(ConfigError::Invalid(
+                "max_evidence_bytes must be between 1024 and 1073741824 (1 GiB)".into(),
+            ));
+        }
         if !(1..=24 * 60).contains(&c.session_idle_minutes) {
             return Err(ConfigError::Invalid(
                 "session_idle_minutes must be between 1 and 1440".into(),

@@ -23,6 +23,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ),
     ("duplicate", 409, "a resource with this key exists"),
     (
+        "gate-blocked",
+        409,
+        "a lifecycle stage gate blocks the move; `errors` lists what blocks it",
+    ),
+    (
         "version-conflict",
         412,
         "the resource changed since you read it",
@@ -203,6 +208,18 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Duplicate(m) => ApiError::new("duplicate", m),
             StoreError::Conflict(m) => ApiError::new("conflict", m),
+            StoreError::GateBlocked(blockers) => {
+                let detail = e_detail(&blockers);
+                ApiError {
+                    code: "gate-blocked",
+                    detail,
+                    errors: blockers
+                        .into_iter()
+                        .map(|b| FieldError::new(b.condition, b.message))
+                        .collect(),
+                    retry_after: None,
+                }
+            }
             StoreError::Locked { until } => {
                 let mut a = ApiError::new(
                     "login-locked",
@@ -228,6 +245,16 @@ impl From<StoreError> for ApiError {
             }
         }
     }
+}
+
+fn e_detail(b: &[aigov_core::records::Blocker]) -> String {
+    format!(
+        "the stage gate blocks the move: {}",
+        b.iter()
+            .map(|x| x.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
 }
 
 /// Result alias for handlers.

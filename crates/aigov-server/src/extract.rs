@@ -26,6 +26,9 @@ pub enum Via {
         /// The token id.
         id: String,
     },
+    /// The local operator, in process (`aigov api`): someone with access to the data directory,
+    /// who could change the database directly anyway. Never reachable over the network.
+    Local,
 }
 
 /// The authenticated caller.
@@ -45,6 +48,25 @@ impl Principal {
         match &self.via {
             Via::Session { .. } => format!("user:{}", self.user.username),
             Via::Token { id } => format!("token:{id}/{}", self.user.username),
+            Via::Local => format!("cli:{}", self.user.username),
+        }
+    }
+
+    /// The local operator (`aigov api`), acting as an admin under their OS user name.
+    pub fn local(os_user: &str) -> Principal {
+        Principal {
+            user: User {
+                id: format!("local:{os_user}"),
+                username: os_user.to_string(),
+                display_name: os_user.to_string(),
+                role: Role::Admin,
+                disabled: false,
+                version: 1,
+                created_at: String::new(),
+                updated_at: String::new(),
+            },
+            role: Role::Admin,
+            via: Via::Local,
         }
     }
 

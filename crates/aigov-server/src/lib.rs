@@ -20,12 +20,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aigov_catalog::Library;
+use aigov_core::rules::Rules;
 use aigov_store::Store;
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use tokio::sync::RwLock;
 use tower_http::trace::TraceLayer;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The configuration.
     pub config: Arc<Config>,
+    /// The governance rules (built-in, or from `rules_dir`).
+    pub rules: Arc<Rules>,
     library: Arc<RwLock<Arc<Library>>>,
 }
 
@@ -64,9 +67,24 @@ impl AppState {
         })?;
         store.sync_builtin_catalogs(&builtin).await?;
         let lib = store.load_library().await?;
+        let rules = match &config.rules_dir {
+            None => Rules::builtin().map_err(|e| {
+                aigov_store::StoreError::Internal(format!("built-in rules are invalid: {e}"))
+            })?,
+            Some(d) => Rules::load_dir(d)
+                .map_err(|e| aigov_store::StoreError::Config(format!("rules: {e}")))?,
+        };
+        let problems = aigov_store::governance::check_rules_against(&rules, &lib);
+        if !problems.is_empty() {
+            return Err(aigov_store::StoreError::Config(format!(
+                "rules name what does not exist:\n  {}",
+                problems.join("\n  ")
+            )));
+        }
         Ok(AppState {
             store,
             config: Arc::new(config),
+            rules: Arc::new(rules),
             library: Arc::new(RwLock::new(Arc::new(lib))),
         })
     }
@@ -147,11 +165,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{id}", get(users::get).patch(users::update))
         .route("/api/v1/users/{id}/password", post(users::set_password))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
-        .route("/api/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/v1/tokens/{id}", delete(tokens::revoke))
         .route("/api/v1/systems/{id}/stage", post(inventory::change_stage))
         .route("/api/v1/systems/{id}/stages", get(inventory::stage_history))
         .route("/api/v1/links", get(links::list).post(links::create))
-        .route("/api/v1/links/{id}", axum::routing::delete(links::delete))
+        .route("/api/v1/links/{id}", delete(links::delete))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/audit/export", get(audit::export))
@@ -160,7 +178,142 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/catalogs/import", post(catalogs::import))
         .route("/api/v1/catalogs/{id}", get(catalogs::show))
         .route("/api/v1/mapping-sets", get(catalogs::mapping_sets))
-        .route("/api/v1/crosswalk", get(catalogs::crosswalk));
+        .route("/api/v1/crosswalk", get(catalogs::crosswalk))
+        // Methodologies and grading
+        .route(
+            "/api/v1/methodologies",
+            get(governance::list_methodologies).post(governance::create_methodology),
+        )
+        .route(
+            "/api/v1/methodologies/import-ciso",
+            post(governance::import_ciso),
+        )
+        .route(
+            "/api/v1/methodologies/{id}",
+            get(governance::get_methodology),
+        )
+        .route(
+            "/api/v1/systems/{id}/methodology",
+            get(governance::system_methodology).put(governance::set_system_methodology),
+        )
+        .route("/api/v1/grading", post(governance::grade))
+        // Adoption and checklists
+        .route(
+            "/api/v1/systems/{id}/adoptions",
+            get(governance::list_adoptions).post(governance::adopt),
+        )
+        .route(
+            "/api/v1/systems/{id}/adoptions/{catalog}",
+            delete(governance::unadopt),
+        )
+        .route(
+            "/api/v1/systems/{id}/checklists/{catalog}",
+            get(governance::checklist),
+        )
+        .route(
+            "/api/v1/systems/{id}/checklists/{catalog}/refresh",
+            post(governance::refresh_checklist),
+        )
+        .route(
+            "/api/v1/checklist-items/{id}",
+            get(governance::get_checklist_item).patch(governance::update_checklist_item),
+        )
+        .route(
+            "/api/v1/systems/{id}/suggestions",
+            get(governance::suggestions),
+        )
+        // Identification and the register
+        .route("/api/v1/systems/{id}/identify", post(governance::identify))
+        .route(
+            "/api/v1/systems/{id}/candidates",
+            get(governance::list_candidates),
+        )
+        .route(
+            "/api/v1/candidates/{id}/decision",
+            post(governance::decide_candidate),
+        )
+        .route("/api/v1/systems/{id}/risks", post(risks::create))
+        .route("/api/v1/risks", get(risks::list))
+        .route("/api/v1/risks/{id}", get(risks::get).patch(risks::update))
+        .route("/api/v1/risks/{id}/status", post(risks::set_status))
+        .route(
+            "/api/v1/risks/{id}/assessments",
+            get(risks::assessments).post(risks::assess),
+        )
+        .route("/api/v1/risks/{id}/treatment", post(risks::treatment))
+        .route(
+            "/api/v1/risks/{id}/controls",
+            get(risks::list_controls).post(risks::create_control),
+        )
+        .route(
+            "/api/v1/controls/{id}",
+            patch(risks::update_control).delete(risks::delete_control),
+        )
+        .route(
+            "/api/v1/risks/{id}/actions",
+            get(risks::list_actions).post(risks::create_action),
+        )
+        .route("/api/v1/actions/{id}", patch(risks::update_action))
+        .route(
+            "/api/v1/risks/{id}/acceptances",
+            get(risks::list_acceptances).post(risks::request_acceptance),
+        )
+        .route("/api/v1/acceptances/{id}", get(risks::get_acceptance))
+        .route(
+            "/api/v1/acceptances/{id}/decision",
+            post(risks::decide_acceptance),
+        )
+        .route(
+            "/api/v1/acceptances/{id}/withdraw",
+            post(risks::withdraw_acceptance),
+        )
+        .route("/api/v1/overdue", get(risks::overdue))
+        .route("/api/v1/dashboard", get(risks::dashboard))
+        // Incidents
+        .route(
+            "/api/v1/incidents",
+            get(incidents::list).post(incidents::create),
+        )
+        .route(
+            "/api/v1/incidents/{id}",
+            get(incidents::get).patch(incidents::update),
+        )
+        .route(
+            "/api/v1/incidents/{id}/timeline",
+            post(incidents::add_timeline),
+        )
+        .route("/api/v1/incidents/{id}/close", post(incidents::close))
+        .route("/api/v1/incidents/{id}/reopen", post(incidents::reopen))
+        .route(
+            "/api/v1/incidents/{id}/root-cause-risk",
+            post(incidents::root_cause_risk),
+        )
+        .route(
+            "/api/v1/settings/incident-reporting",
+            get(governance::incident_reporting).put(governance::set_incident_reporting),
+        )
+        // Evidence
+        .route(
+            "/api/v1/evidence",
+            get(evidence::list).post(evidence::create_link),
+        )
+        .route("/api/v1/evidence/files", post(evidence::upload))
+        .route(
+            "/api/v1/evidence/{id}",
+            get(evidence::get).delete(evidence::delete),
+        )
+        .route("/api/v1/evidence/{id}/content", get(evidence::content))
+        .route("/api/v1/evidence/{id}/attachments", post(evidence::attach))
+        .route(
+            "/api/v1/evidence/{id}/attachments/{target_type}/{target}",
+            delete(evidence::detach),
+        )
+        // Stage gates
+        .route(
+            "/api/v1/stage-gates",
+            get(governance::stage_gates).put(governance::set_stage_gate),
+        )
+        .route("/api/v1/systems/{id}/gate", get(governance::gate_check));
     let r = kind_router!(r, systems, "/api/v1/systems");
     let r = kind_router!(r, models, "/api/v1/models");
     let r = kind_router!(r, datasets, "/api/v1/datasets");
@@ -190,13 +343,29 @@ pub async fn serve(state: AppState, ready: impl FnOnce(SocketAddr)) -> std::io::
     let listener = tokio::net::TcpListener::bind(&state.config.bind).await?;
     let addr = listener.local_addr()?;
     ready(addr);
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
-    .await
+    .await;
+    housekeeping.abort();
+    served
+}
+
+/// Periodic work while serving: lapse expired risk acceptances (their risks reopen).
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match state.store.expire_acceptances().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(lapsed = n, "risk acceptances expired; their risks reopened"),
+            Err(e) => tracing::warn!(error = %e, "cannot expire risk acceptances"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -93,16 +93,30 @@ pub const SQLITE_FILE: &str = "aigov.db";
 /// The schema versions this build knows, per backend: `(version, name, sql)`.
 fn migrations(b: Backend) -> &'static [(i64, &'static str, &'static str)] {
     match b {
-        Backend::Sqlite => &[(
-            1,
-            "init",
-            include_str!("../migrations/sqlite/0001_init.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "init",
-            include_str!("../migrations/postgres/0001_init.sql"),
-        )],
+        Backend::Sqlite => &[
+            (
+                1,
+                "init",
+                include_str!("../migrations/sqlite/0001_init.sql"),
+            ),
+            (
+                2,
+                "governance",
+                include_str!("../migrations/sqlite/0002_governance.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "init",
+                include_str!("../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                2,
+                "governance",
+                include_str!("../migrations/postgres/0002_governance.sql"),
+            ),
+        ],
     }
 }
 

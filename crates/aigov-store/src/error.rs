@@ -42,6 +42,9 @@ pub enum StoreError {
     /// The operation conflicts with the current state (e.g. delete of a linked object).
     #[error("{0}")]
     Conflict(String),
+    /// A stage gate blocks the move.
+    #[error("the move is blocked by the stage gate: {}", .0.iter().map(|b| b.message.clone()).collect::<Vec<_>>().join("; "))]
+    GateBlocked(Vec<aigov_core::records::Blocker>),
     /// Too many failed logins.
     #[error("too many failed logins; try again after {until}")]
     Locked {

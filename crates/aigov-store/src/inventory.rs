@@ -720,6 +720,20 @@ impl SqlCore {
         reason: &str,
         expected_version: i64,
     ) -> StoreResult<Record> {
+        self.change_stage_with(actor, key, to, reason, expected_version, None)
+            .await
+    }
+
+    /// [`SqlCore::change_stage`] with extra audit details (a gate override).
+    pub async fn change_stage_with(
+        &self,
+        actor: &str,
+        key: &str,
+        to: Stage,
+        reason: &str,
+        expected_version: i64,
+        extra: Option<Value>,
+    ) -> StoreResult<Record> {
         let before = self.get_object(ObjectKind::System, key).await?;
         if before.version != expected_version {
             return Err(StoreError::VersionConflict {
@@ -783,7 +797,13 @@ impl SqlCore {
             &after.id,
             Some(&audit_view(&before)),
             Some(&audit_view(&after)),
-            json!({"ref": after.r#ref, "from": before.lifecycle_stage.map(|s| s.as_str()), "to": to.as_str(), "reason": reason.trim()}),
+            {
+                let mut d = json!({"ref": after.r#ref, "from": before.lifecycle_stage.map(|s| s.as_str()), "to": to.as_str(), "reason": reason.trim()});
+                if let (Some(Value::Object(x)), Some(obj)) = (extra, d.as_object_mut()) {
+                    obj.extend(x);
+                }
+                d
+            },
         )
         .await?;
         tx.commit().await?;

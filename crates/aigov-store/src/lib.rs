@@ -16,13 +16,23 @@
 //! - [`audit_log`] — listing, verifying and exporting the audit chain.
 //! - [`catalogs`] — built-in and imported catalogs and mapping sets.
 //! - [`crypto`] — randomness, password hashing, encryption of stored credentials.
+//! - [`governance`] — methodologies, framework adoption and checklists, crosswalk
+//!   suggestions, risk identification, settings, lifecycle stage gates.
+//! - [`risks`] — the risk register, assessments, treatment, controls, actions, acceptances,
+//!   overdue work, dashboard aggregates.
+//! - [`incidents`] — incidents, timelines, reporting deadlines, close-out.
+//! - [`evidence`] — evidence files (content-addressed blobs) and links, attachments.
 
 pub mod audit_log;
 pub mod catalogs;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod evidence;
+pub mod governance;
+pub mod incidents;
 pub mod inventory;
+pub mod risks;
 pub mod users;
 
 use std::future::Future;
@@ -125,7 +135,7 @@ impl Store for PostgresStore {
     fn backup_to<'a>(&'a self, _dest: &'a Path) -> BoxFut<'a, ()> {
         Box::pin(async move {
             Err(StoreError::Unsupported(
-                "on PostgreSQL, take backups with the database's own tools: `pg_dump --format=custom --file aigov.dump <url>` (restore with pg_restore into an empty database), and keep the secret key (AIGOV_SECRET_KEY or <data-dir>/secret.key) with it".into(),
+                "on PostgreSQL, take backups with the database's own tools: `pg_dump --format=custom --file aigov.dump <url>` (restore with pg_restore into an empty database), and keep the secret key (AIGOV_SECRET_KEY or <data-dir>/secret.key) and the evidence files (<data-dir>/blobs) with it".into(),
             ))
         })
     }

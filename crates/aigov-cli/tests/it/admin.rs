@@ -221,9 +221,17 @@ fn audit_verify_names_the_first_broken_link_after_tampering() {
 fn backup_and_restore_round_trip() {
     let d = tmp();
     ok(d.path(), &["user", "create", "alice", "--role", "admin"]);
+    // An evidence file lives outside the database; the backup carries it too.
+    let ev = d.path().join("dpia.txt");
+    std::fs::write(&ev, "impact assessment").unwrap();
+    ok(
+        d.path(),
+        &["evidence", "add", ev.to_str().unwrap(), "--title", "DPIA"],
+    );
     let f = d.path().join("snap.db");
     let o = aigov(d.path(), &["backup", f.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("copied 1 evidence file(s)"));
     let (_, e) = fails(d.path(), &["backup", f.to_str().unwrap()]);
     assert!(e.contains("exists"), "{e}");
     // Restore into a fresh data directory; refuse a non-empty one and a non-database file.
@@ -253,6 +261,22 @@ fn backup_and_restore_round_trip() {
     assert_eq!(
         json(&String::from_utf8_lossy(&users.stdout))[0]["username"],
         "alice"
+    );
+    let content = Command::new(env!("CARGO_BIN_EXE_aigov"))
+        .args([
+            "--data-dir",
+            fresh.to_str().unwrap(),
+            "api",
+            "GET",
+            "evidence/EV-1/content",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&content.stdout),
+        "impact assessment",
+        "{}",
+        String::from_utf8_lossy(&content.stderr)
     );
     let o = Command::new(env!("CARGO_BIN_EXE_aigov"))
         .args([

@@ -4,6 +4,7 @@
 
 mod admin;
 mod catalog;
+mod gov;
 
 use std::path::Path;
 use std::process::{Command, Output};

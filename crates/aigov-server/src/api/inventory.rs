@@ -389,12 +389,18 @@ pub struct StageRequest {
     pub to: Stage,
     /// Why (recorded in the history and the audit log).
     pub reason: String,
+    /// Move past a blocking stage gate (admins only): why. The gate's blockers are recorded
+    /// with the change.
+    #[serde(default)]
+    pub override_reason: Option<String>,
 }
 
-/// Move a system to another lifecycle stage (If-Match required).
+/// Move a system to another lifecycle stage (If-Match required). A stage gate that blocks
+/// the move is answered 409 `gate-blocked` listing what blocks it; an admin may override it
+/// with `override_reason`.
 #[utoipa::path(post, path = "/api/v1/systems/{id}/stage", tag = "systems", request_body = StageRequest,
     params(("id" = String, Path, description = "System id or ref (SYS-n)"), ("If-Match" = String, Header, description = "The ETag you read")),
-    responses((status = 200, body = Record), (status = 412, body = crate::error::Problem), (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
+    responses((status = 200, body = Record), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem), (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
 pub async fn change_stage(
     State(s): State<AppState>,
     p: Principal,
@@ -403,10 +409,21 @@ pub async fn change_stage(
     Json(b): Json<StageRequest>,
 ) -> ApiResult<Response> {
     p.require(Perm::InventoryStage)?;
-    let r = s
-        .store
-        .change_stage(&p.actor(), &id, b.to, &b.reason, v)
-        .await?;
+    let override_reason = b
+        .override_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if override_reason.is_some() {
+        p.require(Perm::GateOverride)?;
+    }
+    let m = aigov_store::governance::StageMove {
+        to: b.to,
+        reason: &b.reason,
+        expected_version: v,
+        override_reason,
+    };
+    let r = s.store.move_stage(&p.actor(), &s.rules, &id, m).await?;
     Ok(record_response(StatusCode::OK, &r))
 }
 

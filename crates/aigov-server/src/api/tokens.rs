@@ -70,6 +70,11 @@ pub async fn create(
     Json(b): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
     p.require(Perm::TokenOwn)?;
+    if matches!(p.via, crate::extract::Via::Local) {
+        return Err(ApiError::forbidden(
+            "the local operator owns no tokens; use `aigov token create --user <name>`",
+        ));
+    }
     let owner = match &b.user {
         Some(u) if u != &p.user.username && u != &p.user.id => {
             p.require(Perm::TokenManage)?;

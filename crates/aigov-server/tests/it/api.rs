@@ -218,13 +218,13 @@ async fn concurrent_edits_cannot_silently_overwrite() {
             Role::Contributor,
             "POST",
             "/api/v1/systems/SYS-1/stage",
-            Some(json!({"to": "deploy", "reason": "approved by board"})),
+            Some(json!({"to": "verify", "reason": "approved by board"})),
             &[("if-match", "W/\"2\"")],
         )
         .await;
     assert_eq!(
         (s, r["lifecycle_stage"].as_str()),
-        (StatusCode::OK, Some("deploy"))
+        (StatusCode::OK, Some("verify"))
     );
     let (_, hist) = a
         .call(Role::Viewer, "GET", "/api/v1/systems/SYS-1/stages", None)

@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod config;
+mod lifecycle;
 mod openapi;
 mod permissions;
 

@@ -1,6 +1,5 @@
 //! Users, sessions, tokens, throttling.
 
-use aigov_core::Timestamp;
 use aigov_core::access::Role;
 use aigov_store::StoreError;
 use aigov_store::users::{NewUser, UserPatch};
@@ -309,16 +308,5 @@ async fn api_tokens_are_hashed_scoped_expiring_and_revocable() {
         .await
         .unwrap();
         assert!(s.token_user(&live).await.unwrap().is_none());
-    }
-}
-
-trait Now {
-    fn clock_now(&self) -> Timestamp;
-}
-
-impl Now for crate::Harness {
-    fn clock_now(&self) -> Timestamp {
-        use aigov_core::Clock;
-        self.clock.now()
     }
 }

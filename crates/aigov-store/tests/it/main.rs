@@ -5,6 +5,7 @@
 
 mod audit;
 mod catalogs;
+mod governance;
 mod identity;
 mod inventory;
 
@@ -28,6 +29,11 @@ pub struct Harness {
 }
 
 impl Harness {
+    pub fn clock_now(&self) -> Timestamp {
+        use aigov_core::Clock;
+        self.clock.now()
+    }
+
     pub async fn admin(&self) -> User {
         self.store
             .create_user(
