@@ -355,11 +355,19 @@ pub async fn serve(state: AppState, ready: impl FnOnce(SocketAddr)) -> std::io::
     served
 }
 
-/// Periodic work while serving: lapse expired risk acceptances (their risks reopen).
+/// Periodic work while serving: lapse expired risk acceptances (their risks reopen) every
+/// minute; refresh the query planner's statistics every hour.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut minutes = 0u64;
     loop {
         tick.tick().await;
+        minutes += 1;
+        if minutes.is_multiple_of(60)
+            && let Err(e) = state.store.optimize().await
+        {
+            tracing::warn!(error = %e, "cannot refresh planner statistics");
+        }
         match state.store.expire_acceptances().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(lapsed = n, "risk acceptances expired; their risks reopened"),

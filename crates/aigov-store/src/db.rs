@@ -188,6 +188,7 @@ impl SqlCore {
             password_cost: opts.password_cost,
         };
         core.migrate().await?;
+        core.optimize().await?;
         Ok(core)
     }
 
@@ -246,6 +247,18 @@ impl SqlCore {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics where they are stale (SQLite: `PRAGMA
+    /// optimize`, bounded by `analysis_limit`; PostgreSQL's autovacuum does this itself). Run at
+    /// open and periodically by the server.
+    pub async fn optimize(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            let mut c = self.pool.acquire().await?;
+            c.execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The schema version of the database.
     pub async fn schema_version(&self) -> StoreResult<i64> {
         let r = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
@@ -298,15 +311,34 @@ pub(crate) fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(s)
 }
 
-/// Splits a migration into statements (no semicolons inside our SQL literals).
+/// Splits a migration into statements at semicolons outside `$$ … $$` bodies (our SQL has no
+/// semicolons inside string literals).
 fn split_sql(sql: &str) -> Vec<String> {
     let no_comments: String = sql
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
         .collect::<Vec<_>>()
         .join("\n");
-    no_comments
-        .split(';')
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_body = false;
+    let mut rest = no_comments.as_str();
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("$$") {
+            in_body = !in_body;
+            cur.push_str("$$");
+            rest = &rest[2..];
+            continue;
+        }
+        if c == ';' && !in_body {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out.push(cur);
+    out.into_iter()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()

@@ -519,6 +519,7 @@ impl SqlCore {
                 .execute(&mut *tx.tx)
                 .await?;
         }
+        recount_adoption(&mut tx, &id).await?;
         let applicable = items.iter().filter(|i| i.1).count();
         tx.audit("system.adopt", "system", &sys.id, None, None, json!({"ref": sys.r#ref, "catalog": cat.key().to_string(), "items": items.len(), "applicable": applicable})).await?;
         tx.commit().await?;
@@ -837,6 +838,7 @@ impl SqlCore {
                 current: expected_version + 1,
             });
         }
+        recount_adoption(&mut tx, &before.adoption_id).await?;
         let before_v = json!({"status": before.status, "justification": before.justification, "owner_id": before.owner_id, "notes": before.notes});
         let after_v = json!({"status": status, "justification": justification, "owner_id": owner, "notes": notes});
         tx.audit(
@@ -928,6 +930,7 @@ impl SqlCore {
                 }
             }
         }
+        recount_adoption(&mut tx, &aid).await?;
         tx.audit(
             "checklist.refresh",
             "system",
@@ -1462,6 +1465,19 @@ impl SqlCore {
         self.change_stage(actor, system, to, reason, expected_version)
             .await
     }
+}
+
+/// Recounts an adoption's applicable and assessed checklist items (same transaction as the
+/// change that moved them).
+pub(crate) async fn recount_adoption(tx: &mut WriteTx, adoption_id: &str) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE adoptions SET applicable = (SELECT COUNT(*) FROM checklist_items WHERE adoption_id = $1 AND applies = 1), \
+         assessed = (SELECT COUNT(*) FROM checklist_items WHERE adoption_id = $1 AND applies = 1 AND status <> 'not-started') WHERE id = $1",
+    )
+    .bind(adoption_id)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
 }
 
 /// A requested stage change.

@@ -2,6 +2,8 @@
 //! basis and history, treatment decisions, controls, action items, risk acceptances with a
 //! frozen snapshot and expiry, overdue detection and dashboard aggregates.
 
+use std::collections::BTreeMap;
+
 use aigov_catalog::{Cite, Kind, Library};
 use aigov_core::access::Role;
 use aigov_core::grading;
@@ -219,9 +221,17 @@ impl SqlCore {
         .bind(&tx.actor)
         .execute(&mut *tx.tx)
         .await?;
+        if self.backend == crate::Backend::Sqlite {
+            sqlx::query("INSERT INTO risk_titles (rowid, title) VALUES ($1, $2)")
+                .bind(n)
+                .bind(input.title.to_lowercase())
+                .execute(&mut *tx.tx)
+                .await?;
+        }
         for t in &input.taxonomy {
-            sqlx::query("INSERT INTO risk_taxonomy (risk_id, item) VALUES ($1, $2)")
+            sqlx::query("INSERT INTO risk_taxonomy (risk_id, risk_ref, item) VALUES ($1, $2, $3)")
                 .bind(&id)
+                .bind(n)
                 .bind(t)
                 .execute(&mut *tx.tx)
                 .await?;
@@ -280,11 +290,21 @@ impl SqlCore {
                 p.push(c);
             }
             p.push('%');
-            add("r.title_lower LIKE ? ESCAPE '\\'", json!(p), &mut args);
+            let plain = !t.contains(['%', '_', '\\']) && t.trim().chars().count() >= 3;
+            if self.backend == crate::Backend::Sqlite && plain {
+                // The trigram index answers LIKE for three characters or more.
+                add(
+                    "r.ref_num IN (SELECT rowid FROM risk_titles WHERE title LIKE ?)",
+                    json!(p),
+                    &mut args,
+                );
+            } else {
+                add("r.title_lower LIKE ? ESCAPE '\\'", json!(p), &mut args);
+            }
         }
         if let Some(t) = &q.taxonomy {
             add(
-                "r.id IN (SELECT risk_id FROM risk_taxonomy WHERE item = ?)",
+                "r.ref_num IN (SELECT risk_ref FROM risk_taxonomy WHERE item = ?)",
                 json!(t),
                 &mut args,
             );
@@ -320,7 +340,13 @@ impl SqlCore {
         .await?
         .try_get::<i64, _>(0)?;
         let n = args.len();
-        let list = bind(sqlx::query(sql(format!("SELECT {RISK_COLS} {RISK_FROM} WHERE {where_sql} ORDER BY {order} {dir}, r.ref_num {dir} LIMIT ${} OFFSET ${}", n + 1, n + 2))))
+        // Deferred join: find the page's refs on the (indexed) filter and sort columns alone,
+        // then read the wide rows of those 50 only, so deep pages do not drag whole rows.
+        let list = bind(sqlx::query(sql(format!(
+            "SELECT {RISK_COLS} {RISK_FROM} WHERE r.ref_num IN (SELECT r.ref_num FROM risks r WHERE {where_sql} ORDER BY {order} {dir}, r.ref_num {dir} LIMIT ${} OFFSET ${}) ORDER BY {order} {dir}, r.ref_num {dir}",
+            n + 1,
+            n + 2
+        ))))
             .bind(q.limit)
             .bind(q.offset)
             .fetch_all(&self.pool)
@@ -385,13 +411,23 @@ impl SqlCore {
                 current: expected_version + 1,
             });
         }
+        if self.backend == crate::Backend::Sqlite
+            && input.title != before.data["title"].as_str().unwrap_or_default()
+        {
+            sqlx::query("UPDATE risk_titles SET title = $1 WHERE rowid = $2")
+                .bind(input.title.to_lowercase())
+                .bind(parse_ref("RISK", &before.r#ref).unwrap_or(0))
+                .execute(&mut *tx.tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM risk_taxonomy WHERE risk_id = $1")
             .bind(&before.id)
             .execute(&mut *tx.tx)
             .await?;
         for t in &input.taxonomy {
-            sqlx::query("INSERT INTO risk_taxonomy (risk_id, item) VALUES ($1, $2)")
+            sqlx::query("INSERT INTO risk_taxonomy (risk_id, risk_ref, item) VALUES ($1, $2, $3)")
                 .bind(&before.id)
+                .bind(parse_ref("RISK", &before.r#ref).unwrap_or(0))
                 .bind(t)
                 .execute(&mut *tx.tx)
                 .await?;
@@ -1275,20 +1311,35 @@ impl SqlCore {
     /// heat map of the default methodology; overdue counts; open incidents with reporting
     /// deadlines; checklist coverage per adopted framework.
     pub async fn dashboard(&self) -> StoreResult<Value> {
-        let pairs = |rows: Vec<AnyRow>, k: &str| -> StoreResult<Vec<Value>> {
-            rows.iter()
-                .map(|r| Ok(json!({"key": opt_str(r, k)?, "count": int_col(r, "n")?})))
-                .collect()
-        };
-        let by_level = pairs(sqlx::query("SELECT current_level, COUNT(*) AS n FROM risks WHERE status <> 'closed' GROUP BY current_level").fetch_all(&self.pool).await?, "current_level")?;
-        let by_status = pairs(
-            sqlx::query("SELECT status, COUNT(*) AS n FROM risks GROUP BY status")
-                .fetch_all(&self.pool)
-                .await?,
-            "status",
-        )?;
+        // One pass over the (status, current_level) index gives both groupings.
+        let mut levels: BTreeMap<Option<String>, i64> = BTreeMap::new();
+        let mut statuses: BTreeMap<String, i64> = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT status, current_level, COUNT(*) AS n FROM risks GROUP BY status, current_level",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let (st, lv, n) = (
+                str_col(&r, "status")?,
+                opt_str(&r, "current_level")?,
+                int_col(&r, "n")?,
+            );
+            if st != "closed" {
+                *levels.entry(lv).or_default() += n;
+            }
+            *statuses.entry(st).or_default() += n;
+        }
+        let by_level: Vec<Value> = levels
+            .into_iter()
+            .map(|(k, n)| json!({"key": k, "count": n}))
+            .collect();
+        let by_status: Vec<Value> = statuses
+            .into_iter()
+            .map(|(k, n)| json!({"key": k, "count": n}))
+            .collect();
         let by_system: Vec<Value> = sqlx::query(
-            "SELECT i.ref_num, i.name, COUNT(*) AS n FROM risks r JOIN inventory i ON i.id = r.system_id WHERE r.status <> 'closed' GROUP BY i.ref_num, i.name ORDER BY n DESC, i.ref_num LIMIT 10",
+            "SELECT i.ref_num, i.name, t.n FROM (SELECT system_id, COUNT(*) AS n FROM risks WHERE status <> 'closed' GROUP BY system_id ORDER BY n DESC, system_id LIMIT 10) t JOIN inventory i ON i.id = t.system_id ORDER BY t.n DESC, i.ref_num",
         )
         .fetch_all(&self.pool)
         .await?
@@ -1296,8 +1347,9 @@ impl SqlCore {
         .map(|r| Ok(json!({"system": format!("SYS-{}", int_col(r, "ref_num")?), "name": str_col(r, "name")?, "count": int_col(r, "n")?})))
         .collect::<StoreResult<_>>()?;
         let heat: Vec<Value> = sqlx::query(
-            "SELECT r.current_likelihood, r.current_impact, COUNT(*) AS n FROM risks r JOIN inventory i ON i.id = r.system_id \
-             WHERE r.status <> 'closed' AND r.current_likelihood IS NOT NULL AND (i.methodology_id IS NULL OR i.methodology_id = 'aigov-5x5') GROUP BY r.current_likelihood, r.current_impact",
+            "SELECT r.current_likelihood, r.current_impact, COUNT(*) AS n FROM risks r \
+             WHERE r.status <> 'closed' AND r.current_likelihood IS NOT NULL AND r.system_id NOT IN (SELECT id FROM inventory WHERE methodology_id IS NOT NULL AND methodology_id <> 'aigov-5x5') \
+             GROUP BY r.current_likelihood, r.current_impact",
         )
         .fetch_all(&self.pool)
         .await?
@@ -1334,8 +1386,7 @@ impl SqlCore {
             })
             .collect::<StoreResult<_>>()?;
         let coverage: Vec<Value> = sqlx::query(
-            "SELECT a.catalog_id, a.catalog_version, COUNT(DISTINCT a.id) AS systems, SUM(CASE WHEN c.applies = 1 THEN 1 ELSE 0 END) AS applicable, \
-             SUM(CASE WHEN c.applies = 1 AND c.status <> 'not-started' THEN 1 ELSE 0 END) AS done FROM adoptions a JOIN checklist_items c ON c.adoption_id = a.id GROUP BY a.catalog_id, a.catalog_version ORDER BY a.catalog_id",
+            "SELECT catalog_id, catalog_version, COUNT(*) AS systems, SUM(applicable) AS applicable, SUM(assessed) AS done FROM adoptions GROUP BY catalog_id, catalog_version ORDER BY catalog_id",
         )
         .fetch_all(&self.pool)
         .await?
@@ -1349,5 +1400,146 @@ impl SqlCore {
         Ok(
             json!({"risks_by_level": by_level, "risks_by_status": by_status, "risks_by_system": by_system, "heatmap": heat, "overdue": overdue, "open_incidents": incidents, "coverage": coverage}),
         )
+    }
+}
+
+#[cfg(feature = "seed")]
+impl SqlCore {
+    /// Benchmarks only: registers `n` synthetic risks spread over `system_ids`, each with one
+    /// current assessment on the default methodology, a taxonomy link and a mix of statuses,
+    /// `batch` per transaction (one `bench.seed` audit event per transaction).
+    pub async fn seed_risks(
+        &self,
+        system_ids: &[String],
+        n: usize,
+        batch: usize,
+    ) -> StoreResult<()> {
+        let meth = aigov_core::methodology::default_methodology();
+        let statuses = [
+            "identified",
+            "assessed",
+            "assessed",
+            "treating",
+            "treating",
+            "accepted",
+            "closed",
+        ];
+        let items = [
+            "tc260-aisgf@1.0:3.1.2(d)",
+            "tc260-aisgf@1.0:3.2.1(a)",
+            "tc260-aisgf@1.0:3.1.1(b)",
+            "owasp-llm@2025:LLM01",
+            "tc260-aisgf@1.0:3.1.3(c)",
+        ];
+        let mut done = 0;
+        while done < n {
+            let k = (n - done).min(batch.max(1));
+            let mut tx = self.begin_write("bench").await?;
+            let first = tx.next_ref("risk").await?;
+            sqlx::query("UPDATE counters SET next = $1 WHERE kind = 'risk'")
+                .bind(first + k as i64)
+                .execute(&mut *tx.tx)
+                .await?;
+            let now = tx.now;
+            for j in 0..k {
+                let i = done + j;
+                let id = tx.new_id();
+                let sys = &system_ids[i % system_ids.len()];
+                let (l, im) = (1 + (i * 7) % 5, 1 + (i * 13 / 3) % 5);
+                let lv = meth.level(l, im).map(|x| x.id.clone()).unwrap_or_default();
+                let rank = meth.rank(&lv).unwrap_or(0) as i64;
+                let status = statuses[i % statuses.len()];
+                let at = now.plus_seconds(-((i % 400) as i64) * 86_400).to_rfc3339();
+                let days = meth
+                    .level_by_id(&lv)
+                    .map(|x| x.treatment_days)
+                    .unwrap_or(30);
+                let due = now
+                    .plus_seconds((days - (i % 400) as i64) * 86_400)
+                    .to_rfc3339();
+                let title = format!(
+                    "Risk {i:06} {}",
+                    [
+                        "数据泄露",
+                        "prompt injection",
+                        "biased scoring",
+                        "内容安全",
+                        "supply chain"
+                    ][i % 5]
+                );
+                let treatment =
+                    matches!(status, "treating" | "accepted").then_some(if status == "accepted" {
+                        "accept"
+                    } else {
+                        "mitigate"
+                    });
+                let data = json!({"title": title, "description": "synthetic benchmark risk", "cause": "", "consequence": "", "stage": null, "owner_id": null, "taxonomy": [items[i % items.len()]], "unmapped": false});
+                sqlx::query(
+                    "INSERT INTO risks (id, ref_num, system_id, title, title_lower, data, owner_id, status, treatment, inherent_level, current_level, current_rank, current_likelihood, current_impact, assessed_at, treatment_due, version, created_at, created_by, updated_at, updated_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $9, $10, $11, $12, $13, $14, 1, $13, 'bench', $13, 'bench')",
+                )
+                .bind(&id)
+                .bind(first + j as i64)
+                .bind(sys)
+                .bind(&title)
+                .bind(title.to_lowercase())
+                .bind(data.to_string())
+                .bind(status)
+                .bind(treatment)
+                .bind(&lv)
+                .bind(rank)
+                .bind(l as i64)
+                .bind(im as i64)
+                .bind(&at)
+                .bind(&due)
+                .execute(&mut *tx.tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO risk_taxonomy (risk_id, risk_ref, item) VALUES ($1, $2, $3)",
+                )
+                .bind(&id)
+                .bind(first + j as i64)
+                .bind(items[i % items.len()])
+                .execute(&mut *tx.tx)
+                .await?;
+                if self.backend == crate::Backend::Sqlite {
+                    sqlx::query("INSERT INTO risk_titles (rowid, title) VALUES ($1, $2)")
+                        .bind(first + j as i64)
+                        .bind(title.to_lowercase())
+                        .execute(&mut *tx.tx)
+                        .await?;
+                }
+                sqlx::query("INSERT INTO assessments (id, risk_id, kind, likelihood, impact, level, methodology_id, basis, rationale, evidence, questionnaire, at, actor) VALUES ($1, $2, 'current', $3, $4, $5, 'aigov-5x5', 'judgement', 'synthetic', '[]', NULL, $6, 'bench')")
+                    .bind(tx.new_id())
+                    .bind(&id)
+                    .bind(l as i64)
+                    .bind(im as i64)
+                    .bind(&lv)
+                    .bind(&at)
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+            tx.audit(
+                "bench.seed",
+                "risk",
+                "bench",
+                None,
+                None,
+                json!({"risks": k, "first": first}),
+            )
+            .await?;
+            tx.commit().await?;
+            done += k;
+        }
+        if self.backend == crate::Backend::Postgres {
+            // What autovacuum would do on a live database: statistics and the visibility map.
+            sqlx::query("VACUUM ANALYZE risks, risk_taxonomy, assessments, inventory")
+                .execute(&self.pool)
+                .await?;
+        } else {
+            // What the server's hourly `optimize` would do.
+            sqlx::query("ANALYZE").execute(&self.pool).await?;
+        }
+        Ok(())
     }
 }

@@ -21,6 +21,9 @@ CREATE TABLE adoptions (
   reason TEXT NOT NULL,
   created_at TEXT NOT NULL,
   created_by TEXT NOT NULL,
+  -- Kept in step with the checklist in the same transaction (for fast dashboard totals).
+  applicable INTEGER NOT NULL DEFAULT 0,
+  assessed INTEGER NOT NULL DEFAULT 0,
   UNIQUE (system_id, catalog_id)
 );
 
@@ -85,15 +88,26 @@ CREATE INDEX risks_system ON risks(system_id, ref_num);
 CREATE INDEX risks_status ON risks(status, ref_num);
 CREATE INDEX risks_rank ON risks(current_rank, ref_num);
 CREATE INDEX risks_owner ON risks(owner_id);
+CREATE INDEX risks_level ON risks(current_level, ref_num);
+CREATE INDEX risks_status_level ON risks(status, current_level);
+CREATE INDEX risks_system_status ON risks(system_id, status);
+CREATE INDEX risks_heat ON risks(current_likelihood, current_impact, status, system_id);
+-- Overdue treatment: untreated risks by status and due date (covering the ref for paging).
+CREATE INDEX risks_untreated ON risks(status, treatment_due, ref_num) WHERE treatment IS NULL;
+
+-- Substring search of risk titles (trigram full-text index; rowid = the risk's ref number).
+CREATE VIRTUAL TABLE risk_titles USING fts5(title, tokenize = 'trigram');
 CREATE INDEX risks_updated ON risks(updated_at);
 CREATE INDEX risks_title ON risks(title_lower);
 
 CREATE TABLE risk_taxonomy (
   risk_id TEXT NOT NULL REFERENCES risks(id),
+  -- The risk's ref number (never changes), so that filters by item stay on indexes.
+  risk_ref INTEGER NOT NULL,
   item TEXT NOT NULL,
   PRIMARY KEY (risk_id, item)
 );
-CREATE INDEX risk_taxonomy_item ON risk_taxonomy(item);
+CREATE INDEX risk_taxonomy_item ON risk_taxonomy(item, risk_ref);
 
 CREATE TABLE assessments (
   id TEXT PRIMARY KEY,

@@ -1464,3 +1464,94 @@ fn the_built_in_rules_name_only_what_exists() {
         "{p:?}"
     );
 }
+
+#[tokio::test]
+async fn the_register_filters_and_searches_titles_in_both_scripts() {
+    for h in backends().await {
+        let (s, lib) = (&h.store, lib(&h).await);
+        let sys = s
+            .create_object(
+                "user:admin",
+                ObjectKind::System,
+                json!({"name": "Chat", "system_type": "generative"}),
+                None,
+            )
+            .await
+            .unwrap();
+        for t in [
+            "训练数据泄露",
+            "Prompt injection via tools",
+            "输出内容不安全",
+            "Data leakage in logs",
+        ] {
+            s.create_risk(
+                "user:admin",
+                &lib,
+                &sys.r#ref,
+                risk_input(t, &["tc260-aisgf@1.0:3.1.2(d)"]),
+            )
+            .await
+            .unwrap();
+        }
+        let q = |x: &str| aigov_store::risks::RiskQuery {
+            q: Some(x.into()),
+            limit: 50,
+            ..Default::default()
+        };
+        let titles = |v: (Vec<aigov_core::records::Risk>, i64)| {
+            v.0.into_iter()
+                .map(|r| r.data["title"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            titles(s.list_risks(&q("LEAK")).await.unwrap()),
+            ["Data leakage in logs"],
+            "{}",
+            h.name
+        );
+        assert_eq!(
+            titles(s.list_risks(&q("数据泄")).await.unwrap()),
+            ["训练数据泄露"]
+        );
+        assert_eq!(
+            titles(s.list_risks(&q("数据")).await.unwrap()),
+            ["训练数据泄露"],
+            "two characters fall back to a scan"
+        );
+        assert_eq!(s.list_risks(&q("in")).await.unwrap().1, 2);
+        assert_eq!(s.list_risks(&q("100%")).await.unwrap().1, 0);
+        // A renamed risk is found by its new title only.
+        let r = s.get_risk("RISK-2").await.unwrap();
+        s.update_risk(
+            "user:admin",
+            &lib,
+            "RISK-2",
+            json!({"title": "Indirect prompt attacks"}),
+            r.version,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            titles(s.list_risks(&q("injection")).await.unwrap()),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            titles(s.list_risks(&q("indirect")).await.unwrap()),
+            ["Indirect prompt attacks"]
+        );
+        let tax = aigov_store::risks::RiskQuery {
+            taxonomy: Some("tc260-aisgf@1.0:3.1.2(d)".into()),
+            limit: 2,
+            offset: 1,
+            ..Default::default()
+        };
+        let (page, total) = s.list_risks(&tax).await.unwrap();
+        assert_eq!(
+            (
+                total,
+                page.iter().map(|r| r.r#ref.as_str()).collect::<Vec<_>>()
+            ),
+            (4, vec!["RISK-2", "RISK-3"])
+        );
+    }
+}
