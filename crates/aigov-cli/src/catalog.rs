@@ -178,7 +178,7 @@ fn parse_export_format(s: &str) -> Result<ExportFormat, String> {
 }
 
 /// The language for display: the flag, else AIGOV_LANG, else LANG (zh_* → zh), else en.
-fn lang_or_default(l: Option<Lang>) -> Lang {
+pub(crate) fn lang_or_default(l: Option<Lang>) -> Lang {
     if let Some(l) = l {
         return l;
     }
@@ -196,7 +196,7 @@ fn lang_or_default(l: Option<Lang>) -> Lang {
 }
 
 /// Text in `lang`, else the other language with a `[xx]` marker.
-fn pick(t: &Text, lang: Lang) -> String {
+pub(crate) fn pick(t: &Text, lang: Lang) -> String {
     match t.pick(lang) {
         (s, false) => s.to_string(),
         ("", true) => String::new(),

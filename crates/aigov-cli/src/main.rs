@@ -2,12 +2,15 @@
 //!
 //! Thin by design: parses flags, calls the library crates, prints. Module map:
 //! - `catalog` — `aigov catalog …` (browse, search, map, import/export, validate, diff).
+//! - `probe` — `aigov probe …` (run suites against model endpoints, resume, rescore, report
+//!   with gates, compare, the GB/T 45654 plan).
 //! - `datadir` — the data directory's stored catalogs and mapping sets.
 //! - `output` — stdout/stderr discipline, tables, broken-pipe handling.
 
 mod catalog;
 mod datadir;
 mod output;
+mod probe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,12 +20,16 @@ use clap::{Parser, Subcommand};
 const AFTER_HELP: &str = "\
 Areas:
   catalog   framework catalogs (TC260, GB/T 45654, NIST AI RMF, ISO/IEC 42001 …) and crosswalks
+  probe     test model endpoints against the risk taxonomy (zh/en refusal detection, attacks,
+            resumable runs, reports with CI gates, the GB/T 45654 test plan)
 
 Examples:
   aigov catalog list
   aigov catalog show tc260-aisgf --kind risk --lang zh
   aigov catalog search 数据泄露
-  aigov catalog map 'tc260-aisgf@1.0:3.1.2(d)' --to nist-ai-rmf";
+  aigov catalog map 'tc260-aisgf@1.0:3.1.2(d)' --to nist-ai-rmf
+  aigov probe run --target openai:http://127.0.0.1:8080/v1,model=qwen --suite starter
+  aigov probe report probe-runs/<run> --fail-above asr=0.05";
 
 /// aigov: AI risk governance — TC260 / GB/T 45654 / CAICT catalogs with crosswalks to NIST AI
 /// RMF, ISO/IEC 42001, the EU AI Act and OWASP.
@@ -48,6 +55,9 @@ enum Command {
     /// Framework catalogs and crosswalks: list, show, search, map, import, export, validate, diff.
     #[command(subcommand)]
     Catalog(catalog::CatalogCmd),
+    /// Probe model endpoints: run suites and attacks, resume, rescore, report, compare, plan.
+    #[command(subcommand)]
+    Probe(probe::ProbeCmd),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +65,7 @@ fn main() -> ExitCode {
     let dd = datadir::DataDir::new(&cli.data_dir);
     let result = match cli.command {
         Command::Catalog(cmd) => catalog::run(cmd, &dd),
+        Command::Probe(cmd) => probe::run(cmd, &dd),
     };
     match result {
         Ok(code) => code,

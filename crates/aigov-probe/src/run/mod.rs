@@ -38,12 +38,12 @@ use record::*;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// File access.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Io {
         /// The file.
         path: String,
         /// The error.
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// Run files.
     #[error(transparent)]
@@ -62,7 +62,7 @@ pub enum RunError {
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
     move |e| RunError::Io {
         path: path.display().to_string(),
-        source: e,
+        err: e,
     }
 }
 

@@ -345,12 +345,12 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     /// IO.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Io {
         /// The file.
         path: String,
         /// The error.
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// Bad content.
     #[error("{path}: {message}")]
@@ -367,7 +367,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, RecordError> {
     let p = dir.join(MANIFEST);
     let s = std::fs::read_to_string(&p).map_err(|e| RecordError::Io {
         path: p.display().to_string(),
-        source: e,
+        err: e,
     })?;
     let m: Manifest = serde_json::from_str(&s).map_err(|e| RecordError::Format {
         path: p.display().to_string(),
@@ -412,7 +412,7 @@ pub fn for_each_line<T: for<'de> Deserialize<'de>>(
         Err(e) => {
             return Err(RecordError::Io {
                 path: path.display().to_string(),
-                source: e,
+                err: e,
             });
         }
     };
@@ -423,7 +423,7 @@ pub fn for_each_line<T: for<'de> Deserialize<'de>>(
         buf.clear();
         let got = r.read_until(b'\n', &mut buf).map_err(|e| RecordError::Io {
             path: path.display().to_string(),
-            source: e,
+            err: e,
         })?;
         if got == 0 {
             break;
@@ -476,7 +476,7 @@ pub fn recover_attempts(
 ) -> Result<(std::collections::HashSet<u128>, ReadStats), RecordError> {
     let io = |e: std::io::Error| RecordError::Io {
         path: path.display().to_string(),
-        source: e,
+        err: e,
     };
     let mut done = std::collections::HashSet::new();
     let mut stats = ReadStats::default();
@@ -537,7 +537,7 @@ pub fn recover_attempts(
 pub fn repair_tail(path: &Path) -> Result<bool, RecordError> {
     let io = |e: std::io::Error| RecordError::Io {
         path: path.display().to_string(),
-        source: e,
+        err: e,
     };
     let mut f = match std::fs::OpenOptions::new()
         .read(true)
@@ -580,14 +580,14 @@ pub fn repair_tail(path: &Path) -> Result<bool, RecordError> {
 pub fn read_small(path: &Path, limit: u64) -> Result<String, RecordError> {
     let f = File::open(path).map_err(|e| RecordError::Io {
         path: path.display().to_string(),
-        source: e,
+        err: e,
     })?;
     let mut s = String::new();
     f.take(limit + 1)
         .read_to_string(&mut s)
         .map_err(|e| RecordError::Io {
             path: path.display().to_string(),
-            source: e,
+            err: e,
         })?;
     if s.len() as u64 > limit {
         return Err(RecordError::Format {

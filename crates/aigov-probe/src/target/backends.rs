@@ -592,7 +592,7 @@ fn load_replay(path: &str) -> Result<HashMap<String, String>, TargetError> {
     };
     let src = std::fs::read_to_string(&file).map_err(|e| TargetError::Io {
         path: file.display().to_string(),
-        source: e,
+        err: e,
     })?;
     let mut map = HashMap::new();
     for (n, line) in src.lines().enumerate() {

@@ -160,12 +160,12 @@ pub enum TargetError {
     #[error("{0}")]
     Config(String),
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {err}")]
     Io {
         /// The file.
         path: String,
         /// The error.
-        source: std::io::Error,
+        err: std::io::Error,
     },
 }
 
