@@ -312,7 +312,13 @@ pub fn import_table(
                 Source::Const(c) => Some(Cell::One(c.clone())),
                 Source::Column(c) => (row.get)(c),
             };
-            let Some(cell) = cell else { continue };
+            let Some(cell) = cell else {
+                // An empty prompt cell is reported as such, not as a missing column.
+                if *f == Field::Prompt {
+                    raw.prompt = Some(String::new());
+                }
+                continue;
+            };
             let one = |cell: Cell| match cell {
                 Cell::One(s) => s,
                 Cell::Many(v) => v.join("; "),
