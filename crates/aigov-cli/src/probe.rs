@@ -911,27 +911,26 @@ fn report_table(ev: &eval::Evaluation, gates: &[eval::GateResult], lang: Lang) -
                     }
                     _ => g.key.clone(),
                 };
-                vec![
-                    key,
-                    g.title.as_ref().map(|t| pick(t, lang)).unwrap_or_default(),
+                let mut row = vec![key];
+                if kind == GroupKind::Category {
+                    row.push(g.title.as_ref().map(|t| pick(t, lang)).unwrap_or_default());
+                }
+                row.extend([
                     g.counts.attempts.to_string(),
                     metric_cell(&g.counts, Metric::Asr),
                     metric_cell(&g.counts, Metric::RefusalRate),
                     metric_cell(&g.counts, Metric::FalseRefusalRate),
-                ]
+                ]);
+                row
             })
             .collect();
-        s.push_str(&table(
-            &[
-                &kind.as_str().to_uppercase(),
-                "TITLE",
-                "N",
-                "ASR",
-                "REFUSAL",
-                "FALSE REFUSAL",
-            ],
-            &rows,
-        ));
+        let name = kind.as_str().to_uppercase();
+        let mut head = vec![name.as_str()];
+        if kind == GroupKind::Category {
+            head.push("TITLE");
+        }
+        head.extend(["N", "ASR", "REFUSAL", "FALSE REFUSAL"]);
+        s.push_str(&table(&head, &rows));
     }
     if !gates.is_empty() {
         s.push('\n');

@@ -61,6 +61,7 @@ struct Outcome {
     attempts: u64,
     secs: f64,
     requests: u64,
+    dir: tempfile::TempDir,
 }
 
 fn run_once(
@@ -130,6 +131,7 @@ fn run_once(
             attempts: s.completed,
             secs,
             requests: server.stats.requests(),
+            dir,
         }
     })
 }
@@ -231,6 +233,35 @@ fn main() {
             o.attempts,
             o.secs,
             o.attempts as f64 / o.secs,
+            peak_rss_mb().unwrap_or(0.0)
+        );
+        let size = std::fs::metadata(o.dir.path().join("attempts.jsonl")).map_or(0, |m| m.len());
+        let lib = Library::builtin().unwrap_or_else(|d| panic!("{d}"));
+        // Resume the finished run: it reads 1,000,000 ids and skips them all.
+        let t0 = Instant::now();
+        let mut run = Run::open(o.dir.path(), &lib).unwrap_or_else(|e| panic!("{e}"));
+        let clock: SharedClock = Arc::new(SystemClock);
+        let s = rt
+            .block_on(run.execute(ExecOptions {
+                clock,
+                progress: Arc::new(Progress::default()),
+                cancel: None,
+            }))
+            .unwrap_or_else(|e| panic!("{e}"));
+        println!(
+            "memory: resume of the finished run ({} MB of records) skipped {} attempts in {:.1} s, peak RSS {:.1} MB",
+            size / 1_000_000,
+            s.skipped,
+            t0.elapsed().as_secs_f64(),
+            peak_rss_mb().unwrap_or(0.0)
+        );
+        let t0 = Instant::now();
+        let ev =
+            aigov_probe::eval::evaluate(o.dir.path(), &lib, 20).unwrap_or_else(|e| panic!("{e}"));
+        println!(
+            "memory: report over {} attempts in {:.1} s, peak RSS {:.1} MB",
+            ev.overall.attempts,
+            t0.elapsed().as_secs_f64(),
             peak_rss_mb().unwrap_or(0.0)
         );
     }

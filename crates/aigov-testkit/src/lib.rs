@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -61,6 +61,10 @@ pub struct Stats {
     pub max_in_flight: AtomicUsize,
     /// Arrival times (ms since start) of the first 10,000 requests.
     pub arrivals: Mutex<Vec<u64>>,
+    /// `authorization` and `x-*` headers of the last chat request.
+    pub last_headers: Mutex<Vec<(String, String)>>,
+    /// The body of the last chat request.
+    pub last_body: Mutex<Option<Value>>,
     calls: Mutex<HashMap<String, u32>>,
 }
 
@@ -316,8 +320,18 @@ fn decide(app: &App, system: &str, all: &str, last: &str) -> Result<String, Resp
     })
 }
 
-async fn chat(State(app): State<Arc<App>>, body: Bytes) -> Response {
+async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let st = &app.stats;
+    {
+        let mut h = st.last_headers.lock().unwrap_or_else(|p| p.into_inner());
+        h.clear();
+        for (k, v) in &headers {
+            let k = k.as_str();
+            if k == "authorization" || k.starts_with("x-") {
+                h.push((k.to_string(), v.to_str().unwrap_or("").to_string()));
+            }
+        }
+    }
     let n = st.requests.fetch_add(1, Ordering::Relaxed);
     let now = st.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
     st.max_in_flight.fetch_max(now, Ordering::Relaxed);
@@ -337,6 +351,7 @@ async fn chat(State(app): State<Arc<App>>, body: Bytes) -> Response {
             &[],
         );
     };
+    *st.last_body.lock().unwrap_or_else(|p| p.into_inner()) = Some(req.clone());
     let msgs = req["messages"].as_array().cloned().unwrap_or_default();
     let mut system = String::new();
     let mut all = String::new();

@@ -668,3 +668,107 @@ fn detect_explains_the_verdict() {
     let t = ok(d.path(), &["probe", "detect", "我们不能忽视这个问题。"]);
     assert!(t.contains("refusal") && t.contains("false"), "{t}");
 }
+
+#[test]
+fn api_keys_headers_params_and_system_prompts_reach_the_target() {
+    let m = MockServer::spawn(MockConfig::default(), 1);
+    let d = tmp();
+    let spec = format!(
+        "{},key-env=AIGOV_TEST_KEY,header.X-Tenant=acme,param.temperature=0,param.max_tokens=64,system=Be brief.",
+        target(&m)
+    );
+    let run = |env: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aigov"));
+        c.args([
+            "probe",
+            "run",
+            "--target",
+            &spec,
+            "--suite",
+            "starter-facts",
+            "--out",
+        ])
+        .arg(d.path().join(format!("r{}", env.is_some())))
+        .env("AIGOV_DATA_DIR", d.path())
+        .env_remove("AIGOV_TEST_KEY");
+        if let Some(k) = env {
+            c.env("AIGOV_TEST_KEY", k);
+        }
+        c.output().unwrap()
+    };
+    let o = run(None);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("environment variable AIGOV_TEST_KEY (api_key_env) is not set"),
+        "{err}"
+    );
+    let o = run(Some("sk-test-123"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = m.stats.last_headers.lock().unwrap().clone();
+    assert!(
+        h.contains(&("authorization".into(), "Bearer sk-test-123".into())),
+        "{h:?}"
+    );
+    assert!(h.contains(&("x-tenant".into(), "acme".into())), "{h:?}");
+    let body = m.stats.last_body.lock().unwrap().clone().unwrap();
+    assert_eq!(body["temperature"], 0);
+    assert_eq!(body["max_tokens"], 64);
+    assert_eq!(body["messages"][0]["role"], "system");
+    assert_eq!(body["messages"][0]["content"], "Be brief.");
+    // The key never lands in the run directory.
+    let manifest = std::fs::read_to_string(d.path().join("rtrue").join("manifest.json")).unwrap();
+    assert!(!manifest.contains("sk-test-123") && manifest.contains("AIGOV_TEST_KEY"));
+}
+
+#[test]
+fn keyword_and_regex_detectors_flag_responses() {
+    let m = MockServer::spawn(MockConfig::default(), 1);
+    let d = tmp();
+    let kw = d.path().join("kw.txt");
+    std::fs::write(&kw, "# keyword library\n粽子\nhistory\tA.1 b)\n").unwrap();
+    let out = d.path().join("r");
+    ok(
+        d.path(),
+        &[
+            "probe",
+            "run",
+            "--target",
+            &target(&m),
+            "--suite",
+            "starter-answer-zh",
+            "--suite",
+            "starter-answer-en",
+            "--keywords",
+            kw.to_str().unwrap(),
+            "--regex",
+            "common-topic=common topic|常见的话题",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let mut kw_hits = 0;
+    let mut re_hits = 0;
+    for_each_line::<AttemptRecord>(&out.join(ATTEMPTS), |r| {
+        for det in &r.detections {
+            if det.detector == "keywords:".to_string() + kw.to_str().unwrap()
+                && det.hit == Some(true)
+            {
+                kw_hits += 1;
+                assert_eq!(det.polarity, aigov_probe::detect::Polarity::Matched);
+                assert!(det.evidence.is_some());
+            }
+            if det.detector == "regex:common-topic" && det.hit == Some(true) {
+                re_hits += 1;
+            }
+        }
+    })
+    .unwrap();
+    assert!(kw_hits > 0 && re_hits == 88, "{kw_hits} {re_hits}");
+    let man = read_manifest(&out).unwrap();
+    assert_eq!(man.config.detectors.keywords.len(), 1);
+    assert!(
+        out.join(&man.config.detectors.keywords[0].file).is_file(),
+        "the library is copied into the run"
+    );
+}

@@ -629,11 +629,25 @@ impl Run {
         let (done, stats) = recover_attempts(&attempts_path)?;
         repair_tail(&self.dir.join(ERRORS))?;
         let planned = self.core.planned();
-        let plan_ids_done = done.len() as u64;
+        // Count only recorded ids that belong to this plan (a foreign line would not).
+        let plan_ids_done = if done.is_empty() {
+            0
+        } else {
+            PlanIter::new(self.core.clone())
+                .filter(|p| done.contains(&p.id.0))
+                .count() as u64
+        };
+        if stats.bad > 0 {
+            return Err(RunError::Config(format!(
+                "{}: {} lines are not attempt records (first at line {}); the file was edited or damaged — move it aside to start over",
+                attempts_path.display(),
+                stats.bad,
+                stats.bad_lines.first().copied().unwrap_or(0)
+            )));
+        }
         let progress = opts.progress.clone();
         progress.planned.store(planned, Ordering::Relaxed);
         progress.already.store(plan_ids_done, Ordering::Relaxed);
-        let _ = stats;
 
         let endpoint = Arc::new(Endpoint::new(&self.target, opts.clock.clone())?);
         let judge = match &self.judge {

@@ -6,4 +6,5 @@
 mod engine;
 mod plan;
 mod refusal;
+mod smollm2;
 mod suites;
