@@ -169,6 +169,44 @@ pub enum TargetError {
     },
 }
 
+/// Splits a spec on commas that are not inside `{}`, `[]` or a JSON string, so that
+/// `template={"q":"{{prompt}}","n":1}` stays whole.
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut depth, mut in_str, mut esc) = (0i32, false, false);
+    for c in s.chars() {
+        if in_str {
+            cur.push(c);
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' if depth > 0 => {
+                in_str = true;
+                cur.push(c);
+            }
+            '{' | '[' => {
+                depth += 1;
+                cur.push(c);
+            }
+            '}' | ']' => {
+                depth -= 1;
+                cur.push(c);
+            }
+            ',' if depth <= 0 => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 fn opt_f64(k: &str, v: &str) -> Result<f64, String> {
     v.parse::<f64>()
         .ok()
@@ -211,7 +249,8 @@ impl TargetConfig {
                 } else {
                     Kind::Http
                 };
-                let mut parts = rest.split(',');
+                let parts = split_top_level(rest);
+                let mut parts = parts.iter().map(String::as_str);
                 let url = parts.next().unwrap_or("").trim().to_string();
                 if kind == "openai" {
                     c.base_url = Some(url);
@@ -673,10 +712,14 @@ mod tests {
         assert_eq!(c.program.as_deref(), Some("python3"));
         assert_eq!(c.args, ["bot.py", "--fast"]);
         let c = TargetConfig::from_spec(
-            r#"http:http://127.0.0.1:9/ask,template={"q":"{{prompt}}"},pointer=/a"#,
+            r#"http:http://127.0.0.1:9/ask,template={"q":"{{prompt}}","opts":{"n":1,"s":"a,b"}},pointer=/a,rps=2"#,
+        )
+        .unwrap();
+        assert_eq!(c.template.unwrap()["opts"]["s"], "a,b");
+        assert_eq!(
+            (c.response_pointer.as_deref(), c.rps),
+            (Some("/a"), Some(2.0))
         );
-        // The template contains a comma-free JSON object, so it parses.
-        assert!(c.is_ok(), "{c:?}");
     }
 
     #[test]
