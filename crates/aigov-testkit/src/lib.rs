@@ -17,6 +17,7 @@
 //! | `[[malformed]]` | HTTP 200 with a body that is not JSON |
 //! | `[[sleep:MS]]` | waits MS milliseconds first |
 //! | `[[filter]]` | HTTP 400 with a `content_filter` error (a provider block) |
+//! | `[[truncate]]` | when streaming: `[DONE]` without a `finish_reason` (a cut-off stream) |
 //! | `[[judge-fail]]`, `[[judge-garbage]]` | in judge mode: a fail verdict, prose instead of JSON |
 //!
 //! Without a marker it answers in the prompt's language; with [`MockConfig::refuse_every`] it
@@ -392,10 +393,13 @@ async fn chat(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
                 json!({"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]})
             ));
         }
-        out.push_str(&format!(
-            "data: {}\n\n",
-            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        ));
+        // `[[truncate]]`: end the stream early, as a server that interrupts it would.
+        if marker(&all, "truncate").is_none() {
+            out.push_str(&format!(
+                "data: {}\n\n",
+                json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            ));
+        }
         out.push_str(&format!(
             "data: {}\n\ndata: [DONE]\n\n",
             json!({"choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}})

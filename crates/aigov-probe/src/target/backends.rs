@@ -452,6 +452,27 @@ async fn read_sse(mut resp: reqwest::Response, status: u16) -> Result<Response, 
             }
         }
     }
+    // Every chunk stream of the chat-completions protocol ends with a finish_reason. Without
+    // one the answer was cut off (a dropped connection, or a server that interrupts a stream
+    // when the next request arrives, as llama-cpp-python does by default): do not record a
+    // truncated answer as the model's response.
+    if out.finish_reason.is_none() {
+        return Err(CallError {
+            kind: "bad-response",
+            message: format!(
+                "the stream ended without a finish_reason ({}; {} characters received)",
+                if done {
+                    "[DONE] came early"
+                } else {
+                    "the connection closed"
+                },
+                out.text.chars().count()
+            ),
+            status: Some(status),
+            retryable: true,
+            retry_after: None,
+        });
+    }
     out.blocked = out.finish_reason.as_deref() == Some("content_filter");
     Ok(out)
 }

@@ -590,6 +590,18 @@ async fn replay_http_command_and_streaming_targets() {
     let d1 = tmp();
     let mut t = openai(&server);
     t.stream = true;
+    // A stream cut off before its finish_reason is an error (retried), never a short answer.
+    let cut = suite("cut", &[("c", "long story [[truncate]]", "answer", "", "")]);
+    let d0 = tmp();
+    let sum = run_in(d0.path(), setup(t.clone(), vec![cut])).await;
+    assert_eq!((sum.completed, sum.errors), (0, 1));
+    let e = &errors(d0.path())[0];
+    assert_eq!((e.kind.as_str(), e.retries), ("bad-response", 4));
+    assert!(
+        e.message.contains("without a finish_reason"),
+        "{}",
+        e.message
+    );
     run_in(d1.path(), setup(t, vec![s.clone()])).await;
     let recs = records(d1.path());
     assert!(

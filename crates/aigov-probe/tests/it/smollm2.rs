@@ -43,7 +43,9 @@ async fn smollm2_end_to_end() {
         ))
         .unwrap();
         t.stream = streaming;
-        t.concurrency = Some(2);
+        // The server answers one request at a time (and, unless started with
+        // `--interrupt_requests false`, cuts off a stream when the next request arrives).
+        t.concurrency = Some(if streaming { 1 } else { 2 });
         t.timeout_s = Some(120.0);
         let d = tempfile::tempdir().unwrap();
         let t0 = std::time::Instant::now();
@@ -63,12 +65,14 @@ async fn smollm2_end_to_end() {
                 * 10
                 >= recs.len() * 9
         );
-        assert!(
-            recs.iter().all(|r| r.response.usage.is_some()),
-            "usage fields are filled in"
-        );
         if streaming {
-            assert!(recs.iter().any(|r| r.response.ttft_ms.is_some()));
+            // llama-cpp-python sends no usage in streams; time to first token is measured.
+            assert!(recs.iter().all(|r| r.response.ttft_ms.is_some()));
+        } else {
+            assert!(
+                recs.iter().all(|r| r.response.usage.is_some()),
+                "usage fields are filled in"
+            );
         }
         let ev = eval::evaluate(d.path(), &lib, 5).unwrap();
         let acc = ev.overall.rate(Metric::Accuracy).unwrap();
