@@ -611,24 +611,34 @@ fn load_replay(path: &str) -> Result<HashMap<String, String>, TargetError> {
     } else {
         p.to_path_buf()
     };
-    let src = std::fs::read_to_string(&file).map_err(|e| TargetError::Io {
+    use std::io::BufRead;
+    let io = |e: std::io::Error| TargetError::Io {
         path: file.display().to_string(),
         err: e,
-    })?;
+    };
+    let mut r = std::io::BufReader::new(std::fs::File::open(&file).map_err(io)?);
     let mut map = HashMap::new();
-    for (n, line) in src.lines().enumerate() {
+    let mut buf = Vec::new();
+    let mut n = 0usize;
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+            break;
+        }
+        n += 1;
+        let torn = buf.last() != Some(&b'\n');
+        let line = String::from_utf8_lossy(&buf);
         if line.trim().is_empty() {
             continue;
         }
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
             // A torn last line of an interrupted run is expected; anything else is an error.
-            if n + 1 == src.lines().count() {
-                continue;
+            if torn {
+                break;
             }
             return Err(TargetError::Config(format!(
-                "{}:{}: not a JSON object",
-                file.display(),
-                n + 1
+                "{}:{n}: not a JSON object",
+                file.display()
             )));
         };
         let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
