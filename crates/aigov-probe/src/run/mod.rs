@@ -625,6 +625,26 @@ impl Run {
     /// Executes the run (or the rest of it): skips recorded attempts, appends new ones.
     pub async fn execute(&mut self, opts: ExecOptions) -> Result<RunSummary, RunError> {
         let t0 = std::time::Instant::now();
+        // One session at a time per run directory. The OS releases the lock when the process
+        // ends, also after kill -9, so a crash never leaves a stale lock behind.
+        let lock_path = self.dir.join(LOCK);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(RunError::Config(format!(
+                    "another aigov process is running {} ({} is locked)",
+                    self.dir.display(),
+                    lock_path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
         let attempts_path = self.dir.join(ATTEMPTS);
         let (done, stats) = recover_attempts(&attempts_path)?;
         repair_tail(&self.dir.join(ERRORS))?;
@@ -734,6 +754,7 @@ impl Run {
         self.manifest.missing = planned.saturating_sub(total);
         self.manifest.updated = now;
         write_manifest(&self.dir, &self.manifest)?;
+        drop(lock);
         Ok(RunSummary {
             run_id: self.manifest.run_id.clone(),
             status,

@@ -24,6 +24,8 @@ pub const ERRORS: &str = "errors.jsonl";
 pub const SUITES_DIR: &str = "suites";
 /// Copies of detector inputs (keyword libraries, extra lexicons).
 pub const DETECTORS_DIR: &str = "detectors";
+/// Held (advisory lock) by the process executing the run.
+pub const LOCK: &str = ".lock";
 
 /// What was sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

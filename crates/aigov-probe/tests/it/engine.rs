@@ -482,6 +482,16 @@ async fn resume_skips_finished_attempts_and_repairs_a_torn_line() {
         (m.status, m.completed, m.missing),
         (RunStatus::Completed, 120, 0)
     );
+    // A second process cannot work on the run at the same time.
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(d.path().join(".lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let mut run = Run::open(d.path(), &lib()).unwrap();
+    let e = run.execute(opts()).await.unwrap_err().to_string();
+    assert!(e.contains("another aigov process is running"), "{e}");
+    held.unlock().unwrap();
     // Resuming a complete run does nothing.
     let mut run = Run::open(d.path(), &lib()).unwrap();
     let before = server.stats.requests();
