@@ -6,6 +6,8 @@
 //! - `admin` — `aigov user|token|audit|backup|restore`.
 //! - `gov` — the governance loop: `aigov api` (any endpoint, in process), `risk`, `checklist`,
 //!   `gate`, `evidence`, `dashboard`.
+//! - `probe` — `aigov probe …` (run suites against model endpoints, resume, rescore, report
+//!   with gates, compare, the GB/T 45654 plan).
 //! - `settings` — configuration layering and opening the store.
 //! - `datadir` — atomic file writes.
 //! - `output` — stdout/stderr discipline, tables, broken-pipe handling.
@@ -15,6 +17,7 @@ mod catalog;
 mod datadir;
 mod gov;
 mod output;
+mod probe;
 mod serve;
 mod settings;
 
@@ -35,6 +38,8 @@ Areas:
   risk      the register; identify    checklist  adoptions, coverage, items
   gate      what blocks a stage move  evidence   upload a file as evidence
   dashboard risks by level and status, overdue work, open incidents
+  probe     test model endpoints against the risk taxonomy (zh/en refusal detection, attacks,
+            resumable runs, reports with CI gates, the GB/T 45654 test plan)
 
 Configuration: flags > AIGOV_* environment > config file (--config or ./aigov.toml) > defaults;
 see aigov.example.toml.
@@ -42,11 +47,14 @@ see aigov.example.toml.
 Examples:
   aigov serve
   aigov catalog show tc260-aisgf --kind risk --lang zh
+  aigov catalog search 数据泄露
   aigov catalog map 'tc260-aisgf@1.0:3.1.2(d)' --to nist-ai-rmf
   aigov user create alice --role risk_manager
   aigov api POST systems/SYS-1/adoptions -d '{}'
   aigov risk identify SYS-1
   aigov gate SYS-1 --to deploy
+  aigov probe run --target openai:http://127.0.0.1:8080/v1,model=qwen --suite starter
+  aigov probe report probe-runs/<run> --fail-above asr=0.05
   aigov audit verify";
 
 /// aigov: AI risk governance — TC260 / GB/T 45654 / CAICT catalogs with crosswalks to NIST AI
@@ -101,6 +109,9 @@ enum Command {
     Evidence(EvidenceCmd),
     /// Open risks by level and status, overdue work, open incidents.
     Dashboard,
+    /// Probe model endpoints: run suites and attacks, resume, rescore, report, compare, plan.
+    #[command(subcommand)]
+    Probe(probe::ProbeCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +137,7 @@ fn main() -> ExitCode {
         Command::Gate(a) => gov::gate(a, g),
         Command::Evidence(EvidenceCmd::Add(a)) => gov::evidence(a, g),
         Command::Dashboard => gov::dashboard(g),
+        Command::Probe(cmd) => catalog::DataDir::new(g).and_then(|dd| probe::run(cmd, &dd)),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 mod admin;
 mod catalog;
 mod gov;
+mod probe;
 
 use std::path::Path;
 use std::process::{Command, Output};
