@@ -1,0 +1,4 @@
+//! Corpus scanner.
+
+pub mod detect;
+pub mod pi;

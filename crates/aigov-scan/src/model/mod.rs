@@ -1,0 +1,1 @@
+//! Model scanner (in progress).
