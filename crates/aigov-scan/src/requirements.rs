@@ -40,6 +40,24 @@ impl ThresholdRef {
     }
 }
 
+impl serde::Serialize for ThresholdRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let t = &self.threshold;
+        let mut st = s.serialize_struct("ThresholdRef", 9)?;
+        st.serialize_field("cite", &self.cite)?;
+        st.serialize_field("title", &self.title)?;
+        st.serialize_field("metric", &t.metric)?;
+        st.serialize_field("comparison", t.comparison.as_str())?;
+        st.serialize_field("value", &t.value)?;
+        st.serialize_field("unit", &t.unit)?;
+        st.serialize_field("scope", &t.scope)?;
+        st.serialize_field("per", t.per.as_str())?;
+        st.serialize_field("text", &self.describe())?;
+        st.end()
+    }
+}
+
 /// `5`, `96`, `0.5`: numbers without a trailing `.0`.
 pub fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {

@@ -326,6 +326,12 @@ pub struct Detector {
     builtin_rule: Vec<Option<u32>>,
     custom: Option<(Regex, Vec<u32>)>,
     fingerprint: String,
+    /// Distinct category citations.
+    categories: Vec<String>,
+    /// Category indices of each term, per library (same order as `lexicons`).
+    term_cats: Vec<Vec<Vec<u32>>>,
+    /// Category index of each non-library rule.
+    rule_cat: Vec<Option<u32>>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -481,6 +487,29 @@ impl Detector {
             .take(12)
             .map(|b| format!("{b:02x}"))
             .collect();
+        let mut categories: Vec<String> = Vec::new();
+        let mut intern = |c: &str| -> u32 {
+            match categories.iter().position(|x| x == c) {
+                Some(i) => i as u32,
+                None => {
+                    categories.push(c.to_string());
+                    (categories.len() - 1) as u32
+                }
+            }
+        };
+        let term_cats = lexicons
+            .iter()
+            .map(|l| {
+                l.terms
+                    .iter()
+                    .map(|t| t.categories.iter().map(|c| intern(c)).collect())
+                    .collect()
+            })
+            .collect();
+        let rule_cat = rules
+            .iter()
+            .map(|r| r.category.as_deref().map(&mut intern))
+            .collect();
         Ok(Detector {
             rules,
             lexicons,
@@ -488,6 +517,9 @@ impl Detector {
             builtin_rule,
             custom,
             fingerprint,
+            categories,
+            term_cats,
+            rule_cat,
         })
     }
 
@@ -502,6 +534,27 @@ impl Detector {
             .iter()
             .find(|l| l.rule == rule)
             .map_or(&[], |l| &l.terms)
+    }
+
+    /// Every category citation any rule or term carries; indexed by [`Detector::hit_categories`].
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    /// The categories (indices into [`Detector::categories`]) a hit evidences: the term's for
+    /// a library hit, the rule's otherwise.
+    pub fn hit_categories(&self, h: &Hit) -> &[u32] {
+        if let Some(t) = h.term
+            && let Some(li) = self.lexicons.iter().position(|l| l.rule == h.rule)
+        {
+            return self.term_cats[li]
+                .get(t as usize)
+                .map_or(&[], Vec::as_slice);
+        }
+        match self.rule_cat.get(h.rule as usize) {
+            Some(Some(c)) => std::slice::from_ref(c),
+            _ => &[],
+        }
     }
 
     /// A short digest of everything that decides what is found (libraries, rules, patterns).

@@ -25,7 +25,7 @@ fn digits_value(d: &[u8]) -> Option<u32> {
 }
 
 fn is_leap(y: u32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 /// Whether `yyyy-mm-dd` is a calendar date with `1900 <= yyyy <= 2099`.
@@ -121,7 +121,7 @@ pub fn luhn(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The card network of a payment-card number by its issuer prefix and length, if any.
@@ -234,7 +234,7 @@ pub fn hk_id(s: &[u8]) -> bool {
         c @ b'0'..=b'9' => u32::from(c - b'0'),
         _ => return false,
     };
-    (sum + check) % 11 == 0
+    (sum + check).is_multiple_of(11)
 }
 
 /// A Taiwan national identification number (or the new-style resident certificate number):
@@ -256,7 +256,7 @@ pub fn tw_id(s: &[u8]) -> bool {
         sum += u32::from(c - b'0') * (8 - i as u32);
     }
     sum += u32::from(s[9] - b'0');
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Travel documents recognised by their format alone (there is no public check digit), for

@@ -1,1 +1,6 @@
-//! Integration tests of aigov-scan.
+//! Integration tests of aigov-scan (one test binary; modules by area).
+
+// Helpers outside `#[test]` functions panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
+mod corpus;
