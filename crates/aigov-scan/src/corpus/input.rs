@@ -590,6 +590,12 @@ impl<R: Read> LineReader<R> {
                 self.start = e + 1;
                 let offset = self.offset;
                 self.offset += (e + 1 - s) as u64;
+                if e - s > self.max_line {
+                    return Ok(Some(Line::TooLong {
+                        offset,
+                        len: (e + 1 - s) as u64,
+                    }));
+                }
                 let line = &self.buf[s..e];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 return Ok(Some(Line::Ok {
