@@ -270,6 +270,27 @@ const CANDIDATES: &[(Cand, &str)] = &[
 /// The shortest text any built-in candidate can match; shorter ASCII runs are skipped.
 const MIN_CANDIDATE: usize = 6;
 
+/// Bytes without which an ASCII run holds no built-in candidate: digits (numbers, IPv4,
+/// documents), `@` (e-mail), `:` (IPv6), `_` and `-` (key prefixes such as `ghp_`, `sk-`,
+/// `xoxb-`, `-----BEGIN`). Keys made only of letters are caught by [`LONG_TOKEN`].
+const TRIGGER: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    t[b'@' as usize] = true;
+    t[b':' as usize] = true;
+    t[b'_' as usize] = true;
+    t[b'-' as usize] = true;
+    t
+};
+
+/// A run with a space-free token at least this long is searched even without a trigger byte
+/// (an AWS, Google or Alibaba key that happens to have no digit).
+const LONG_TOKEN: usize = 16;
+
 /// A user-supplied regex rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomRule {
@@ -595,15 +616,38 @@ impl Detector {
             let bytes = n.as_bytes();
             let mut i = 0;
             while i < bytes.len() {
-                // Skip non-ASCII bytes, then take the ASCII run.
+                // Skip non-ASCII bytes (eight at a time where possible).
+                while i + 8 <= bytes.len() {
+                    let w = u64::from_le_bytes([
+                        bytes[i],
+                        bytes[i + 1],
+                        bytes[i + 2],
+                        bytes[i + 3],
+                        bytes[i + 4],
+                        bytes[i + 5],
+                        bytes[i + 6],
+                        bytes[i + 7],
+                    ]);
+                    if w & 0x8080_8080_8080_8080 != 0x8080_8080_8080_8080 {
+                        break;
+                    }
+                    i += 8;
+                }
                 while i < bytes.len() && bytes[i] >= 0x80 {
                     i += 1;
                 }
+                // Take the ASCII run, noting whether any candidate could be in it.
                 let start = i;
+                let mut trigger = false;
+                let mut token = 0usize;
                 while i < bytes.len() && bytes[i] < 0x80 {
+                    let c = bytes[i];
+                    trigger |= TRIGGER[c as usize];
+                    token = if c == b' ' { 0 } else { token + 1 };
+                    trigger |= token >= LONG_TOKEN;
                     i += 1;
                 }
-                if i - start < MIN_CANDIDATE {
+                if i - start < MIN_CANDIDATE || !trigger {
                     continue;
                 }
                 let mut input = Input::new(bytes).range(start..i).anchored(Anchored::No);

@@ -96,14 +96,25 @@ pub enum PathEl<'a> {
 /// Renders a path as a JSON pointer (`/messages/2/content`).
 pub fn render_path(path: &[PathEl<'_>]) -> String {
     let mut s = String::new();
+    render_path_into(path, &mut s);
+    s
+}
+
+/// Appends the JSON pointer of `path` to `out`.
+pub fn render_path_into(path: &[PathEl<'_>], out: &mut String) {
+    use std::fmt::Write as _;
     for el in path {
-        s.push('/');
+        out.push('/');
         match el {
-            PathEl::Key(k) => s.push_str(&k.replace('~', "~0").replace('/', "~1")),
-            PathEl::Index(i) => s.push_str(&i.to_string()),
+            PathEl::Key(k) if k.contains(['~', '/']) => {
+                out.push_str(&k.replace('~', "~0").replace('/', "~1"))
+            }
+            PathEl::Key(k) => out.push_str(k),
+            PathEl::Index(i) => {
+                let _ = write!(out, "{i}");
+            }
         }
     }
-    s
 }
 
 /// A malformed record.
@@ -276,7 +287,7 @@ impl<'a> Walker<'a, '_> {
                 let raw: &'a [u8] = &self.b[start..self.pos - 1];
                 let lossy;
                 let s: &str = if memchr::memchr(b'\\', raw).is_none() {
-                    match std::str::from_utf8(raw) {
+                    match simdutf8::basic::from_utf8(raw) {
                         Ok(s) => s,
                         Err(_) => {
                             lossy = String::from_utf8_lossy(raw).into_owned();
@@ -289,7 +300,7 @@ impl<'a> Walker<'a, '_> {
                         offset: start,
                         message: m,
                     })?;
-                    match std::str::from_utf8(self.scratch) {
+                    match simdutf8::basic::from_utf8(self.scratch) {
                         Ok(s) => s,
                         Err(_) => {
                             lossy = String::from_utf8_lossy(self.scratch).into_owned();

@@ -16,7 +16,7 @@ use super::detect::{Detector, Hit, RuleKind, Scratch};
 use super::input::{
     self, Compression, Format, InputFile, Line, LineReader, Range, Shard, TextRecords,
 };
-use super::json::{Captures, PathEl, Pointer, Selection, render_path};
+use super::json::{Captures, PathEl, Pointer, Selection, render_path_into};
 use super::redact::{self, RedactStyle, Span};
 use super::report::{self, Summary};
 use super::sample::{BottomK, SampleItem};
@@ -464,19 +464,43 @@ struct Ctx<'a> {
 }
 
 /// A hit with the field it was found in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct FieldHit {
     field: u32,
     hit: Hit,
-    matched: String,
+    /// The matched text: `matched[m.0..m.1]` of the record.
+    m: (u32, u32),
 }
 
-/// Per-record state, reused.
+/// Per-record state, reused across records without reallocating.
 #[derive(Debug, Default)]
 struct Rec {
+    /// Field names (JSON pointers, columns); only the first `nfields` are live.
     fields: Vec<String>,
+    nfields: usize,
     hits: Vec<FieldHit>,
+    /// Matched texts of the hits, back to back.
+    matched: String,
     sample_text: Option<String>,
+}
+
+impl Rec {
+    fn clear(&mut self) {
+        self.nfields = 0;
+        self.hits.clear();
+        self.matched.clear();
+        self.sample_text = None;
+    }
+
+    fn field(&self, i: u32) -> &str {
+        &self.fields[i as usize]
+    }
+
+    fn matched(&self, h: &FieldHit) -> &str {
+        self.matched
+            .get(h.m.0 as usize..h.m.1 as usize)
+            .unwrap_or("")
+    }
 }
 
 /// Where a record came from, for reports.
@@ -506,7 +530,7 @@ fn scan_text(
     buf: &mut Vec<Hit>,
     rec: &mut Rec,
     match_text: bool,
-    field: &dyn Fn() -> String,
+    field: &dyn Fn(&mut String),
     text: &str,
 ) {
     if let Some(s) = rec.sample_text.as_mut()
@@ -522,17 +546,22 @@ fn scan_text(
     if buf.is_empty() {
         return;
     }
-    let fi = rec.fields.len() as u32;
-    rec.fields.push(field());
+    let fi = rec.nfields;
+    if fi == rec.fields.len() {
+        rec.fields.push(String::new());
+    }
+    rec.fields[fi].clear();
+    field(&mut rec.fields[fi]);
+    rec.nfields += 1;
     for h in buf.iter() {
+        let a = rec.matched.len() as u32;
+        if match_text {
+            rec.matched.push_str(text.get(h.start..h.end).unwrap_or(""));
+        }
         rec.hits.push(FieldHit {
-            field: fi,
+            field: fi as u32,
             hit: *h,
-            matched: if match_text {
-                text.get(h.start..h.end).unwrap_or("").to_string()
-            } else {
-                String::new()
-            },
+            m: (a, rec.matched.len() as u32),
         });
     }
 }
@@ -557,6 +586,7 @@ struct Worker<'a> {
     sample: Option<BottomK>,
     sources: HashMap<String, SourceCounts>,
     local_record: u64,
+    line_buf: Vec<u8>,
 }
 
 impl Ctx<'_> {
@@ -624,6 +654,7 @@ impl Ctx<'_> {
             sample: self.cfg.sample.as_ref().map(|s| BottomK::new(s.size)),
             sources: HashMap::new(),
             local_record: 0,
+            line_buf: Vec::with_capacity(4096),
         };
         let counter = Some(self.progress.done.clone());
         match file.format {
@@ -652,9 +683,7 @@ impl Worker<'_> {
     }
 
     fn begin(&mut self, offset: u64) -> Option<u64> {
-        self.rec.fields.clear();
-        self.rec.hits.clear();
-        self.rec.sample_text = None;
+        self.rec.clear();
         let cfg = self.ctx.cfg.sample.as_ref()?;
         let key = record_key(cfg.seed, &self.file.name, offset);
         let sample = self.sample.as_ref()?;
@@ -728,7 +757,7 @@ impl Worker<'_> {
                                     buf,
                                     rec,
                                     match_text,
-                                    &|| render_path(path),
+                                    &|out: &mut String| render_path_into(path, out),
                                     text,
                                 )
                             },
@@ -751,7 +780,7 @@ impl Worker<'_> {
                         self.end(key, meta, raw, bytes.len())?;
                     } else {
                         let text = String::from_utf8_lossy(bytes);
-                        scan_text(det, scratch, buf, rec, match_text, &String::new, &text);
+                        scan_text(det, scratch, buf, rec, match_text, &|_| {}, &text);
                         let caps0 = Captures::default();
                         let meta = RecMeta {
                             offset,
@@ -807,7 +836,7 @@ impl Worker<'_> {
                             &mut self.buf,
                             &mut self.rec,
                             match_text,
-                            &String::new,
+                            &|_| {},
                             &text,
                         );
                         let caps0 = Captures::default();
@@ -941,14 +970,14 @@ impl Worker<'_> {
                     continue;
                 }
                 let text = String::from_utf8_lossy(v);
-                let name = headers[c].clone();
+                let name = &headers[c];
                 scan_text(
                     det,
                     &mut self.scratch,
                     &mut self.buf,
                     &mut self.rec,
                     match_text,
-                    &|| name.clone(),
+                    &|out: &mut String| out.push_str(name),
                     &text,
                 );
             }
@@ -1007,7 +1036,10 @@ impl Worker<'_> {
                         &mut self.buf,
                         &mut self.rec,
                         match_text,
-                        &|| format!("/{field}"),
+                        &|out: &mut String| {
+                            out.push('/');
+                            out.push_str(field);
+                        },
                         text,
                     );
                 }
@@ -1117,59 +1149,7 @@ impl Worker<'_> {
         let source = source.to_string();
 
         if flagged {
-            let hits: Vec<serde_json::Value> = self
-                .rec
-                .hits
-                .iter()
-                .map(|fh| {
-                    let rule = &det.rules()[fh.hit.rule as usize];
-                    let cats: Vec<&str> = det
-                        .hit_categories(&fh.hit)
-                        .iter()
-                        .map(|&c| det.categories()[c as usize].as_str())
-                        .collect();
-                    let field = &self.rec.fields[fh.field as usize];
-                    let term = fh
-                        .hit
-                        .term
-                        .and_then(|t| det.terms(fh.hit.rule).get(t as usize))
-                        .map(|t| t.text.as_str());
-                    let mut h = json!({
-                        "rule": rule.id,
-                        "kind": rule.kind.as_str(),
-                        "categories": cats,
-                        "field": if field.is_empty() { serde_json::Value::Null } else { json!(field) },
-                        "start": fh.hit.start,
-                        "end": fh.hit.end,
-                    });
-                    if cfg.match_text {
-                        h["match"] = json!(fh.matched);
-                    }
-                    if let Some(t) = term {
-                        h["term"] = json!(t);
-                    }
-                    if let Some(d) = fh.hit.detail {
-                        h["detail"] = json!(d);
-                    }
-                    h
-                })
-                .collect();
-            let v = json!({
-                "source": source,
-                "file": self.file.name,
-                "record": local_record,
-                "line": if meta.line > 0 { json!(meta.line) } else { serde_json::Value::Null },
-                "offset": meta.offset,
-                "id": meta.caps.id,
-                "harmful": harmful,
-                "hits": hits,
-                "_shard": self.shard.id,
-            });
-            serde_json::to_writer(&mut self.flagged, &v)
-                .map_err(|e| ScanError::io("flagged records", e.into()))?;
-            self.flagged
-                .write_all(b"\n")
-                .map_err(|e| ScanError::io("flagged records", e))?;
+            self.write_flagged(&source, local_record, &meta, harmful)?;
         }
 
         if let (Some(key), Some(sample)) = (key, self.sample.as_mut()) {
@@ -1214,6 +1194,79 @@ impl Worker<'_> {
             self.write_redacted(raw)?;
         }
         Ok(())
+    }
+
+    /// Writes one flagged record to the shard's part file: `<record>\t<line>\t{json}`, the
+    /// JSON without `record` and `line`, which the merge adds once the shard's offset in the
+    /// file is known.
+    fn write_flagged(
+        &mut self,
+        source: &str,
+        local_record: u64,
+        meta: &RecMeta<'_>,
+        harmful: bool,
+    ) -> Result<(), ScanError> {
+        use std::io::Write as _;
+        let det = self.ctx.det;
+        let b = &mut self.line_buf;
+        b.clear();
+        let js = |b: &mut Vec<u8>, s: &str| {
+            let _ = serde_json::to_writer(&mut *b, s);
+        };
+        let _ = write!(b, "{local_record}\t{}\t{{\"source\":", meta.line);
+        js(b, source);
+        b.extend_from_slice(b",\"file\":");
+        js(b, &self.file.name);
+        let _ = write!(b, ",\"offset\":{},\"id\":", meta.offset);
+        match &meta.caps.id {
+            Some(id) => js(b, id),
+            None => b.extend_from_slice(b"null"),
+        }
+        let _ = write!(b, ",\"harmful\":{harmful},\"hits\":[");
+        for (k, fh) in self.rec.hits.iter().enumerate() {
+            if k > 0 {
+                b.push(b',');
+            }
+            let rule = &det.rules()[fh.hit.rule as usize];
+            b.extend_from_slice(b"{\"rule\":");
+            js(b, &rule.id);
+            let _ = write!(b, ",\"kind\":\"{}\",\"categories\":[", rule.kind.as_str());
+            for (j, &c) in det.hit_categories(&fh.hit).iter().enumerate() {
+                if j > 0 {
+                    b.push(b',');
+                }
+                js(b, &det.categories()[c as usize]);
+            }
+            b.extend_from_slice(b"],\"field\":");
+            let field = self.rec.field(fh.field);
+            if field.is_empty() {
+                b.extend_from_slice(b"null");
+            } else {
+                js(b, field);
+            }
+            let _ = write!(b, ",\"start\":{},\"end\":{}", fh.hit.start, fh.hit.end);
+            if self.ctx.cfg.match_text {
+                b.extend_from_slice(b",\"match\":");
+                js(b, self.rec.matched(fh));
+            }
+            if let Some(t) = fh
+                .hit
+                .term
+                .and_then(|t| det.terms(fh.hit.rule).get(t as usize))
+            {
+                b.extend_from_slice(b",\"term\":");
+                js(b, &t.text);
+            }
+            if let Some(d) = fh.hit.detail {
+                b.extend_from_slice(b",\"detail\":");
+                js(b, d);
+            }
+            b.push(b'}');
+        }
+        b.extend_from_slice(b"]}\n");
+        self.flagged
+            .write_all(b)
+            .map_err(|e| ScanError::io("flagged records", e))
     }
 
     fn redact_spans(&self) -> Vec<(u32, Vec<Span<'_>>)> {
@@ -1419,20 +1472,29 @@ fn merge(
             let data = std::fs::read(&p).map_err(|e| ScanError::io(&p, e))?;
             let (rb, lb) = base.get(s.id.as_str()).copied().unwrap_or_default();
             for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(line) else {
+                // `<record>\t<line>\t{json}` → `{"record":R,"line":L,json…}`.
+                let mut parts = line.splitn(3, |&b| b == b'\t');
+                let num = |p: Option<&[u8]>| {
+                    p.and_then(|x| std::str::from_utf8(x).ok())
+                        .and_then(|x| x.parse::<u64>().ok())
+                };
+                let (Some(r), Some(l), Some(rest)) =
+                    (num(parts.next()), num(parts.next()), parts.next())
+                else {
                     continue;
                 };
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("_shard");
-                    if let Some(r) = o.get("record").and_then(serde_json::Value::as_u64) {
-                        o.insert("record".into(), json!(rb + r));
-                    }
-                    if let Some(l) = o.get("line").and_then(serde_json::Value::as_u64) {
-                        o.insert("line".into(), json!(lb + l));
-                    }
-                }
-                serde_json::to_writer(&mut w, &v).map_err(|e| ScanError::io(&tmp, e.into()))?;
-                w.write_all(b"\n").map_err(|e| ScanError::io(&tmp, e))?;
+                let Some(body) = rest.strip_prefix(b"{") else {
+                    continue;
+                };
+                let line_json = if l > 0 {
+                    (lb + l).to_string()
+                } else {
+                    "null".to_string()
+                };
+                write!(w, "{{\"record\":{},\"line\":{line_json},", rb + r)
+                    .and_then(|_| w.write_all(body))
+                    .and_then(|_| w.write_all(b"\n"))
+                    .map_err(|e| ScanError::io(&tmp, e))?;
             }
         }
         w.flush().map_err(|e| ScanError::io(&tmp, e))?;
