@@ -471,6 +471,15 @@ impl<R: BufRead> Read for ZstdFrames<R> {
     }
 }
 
+/// A Zstandard decoder over every frame of `src`.
+pub(crate) fn zstd_decoder<R: BufRead>(src: R) -> impl Read {
+    ZstdFrames {
+        src,
+        dec: ruzstd::decoding::FrameDecoder::new(),
+        started: false,
+    }
+}
+
 /// Opens a file's decompressed byte stream, starting at `start` (uncompressed files only).
 pub fn open_stream(
     path: &Path,

@@ -4,3 +4,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod corpus;
+mod fixtures;
+mod model;
