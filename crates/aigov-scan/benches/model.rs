@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::Path;
 
 use aigov_scan::model::ModelScanner;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 const TUPLES: u32 = 2_000_000;
 
@@ -27,9 +27,9 @@ fn big_pickle(path: &Path) {
     while i < TUPLES {
         w.write_all(b"(").unwrap();
         for _ in 0..1000.min(TUPLES - i) {
-            w.write_all(&[b'J']).unwrap();
+            w.write_all(b"J").unwrap();
             w.write_all(&(i as i32).to_le_bytes()).unwrap();
-            w.write_all(&[b'G']).unwrap();
+            w.write_all(b"G").unwrap();
             w.write_all(&(f64::from(i) / 2.0).to_be_bytes()).unwrap();
             w.write_all(&[0x88, 0x87, 0x94]).unwrap();
             i += 1;
