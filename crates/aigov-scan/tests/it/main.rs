@@ -3,6 +3,7 @@
 // Helpers outside `#[test]` functions panic on failure by design.
 #![allow(clippy::unwrap_used)]
 
+mod bom;
 mod corpus;
 mod fixtures;
 mod model;
