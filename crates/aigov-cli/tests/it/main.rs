@@ -1,6 +1,7 @@
 //! Integration tests of the `aigov` binary (one test binary; modules by area).
 
 mod catalog;
+mod scan;
 
 use std::path::Path;
 use std::process::{Command, Output};
