@@ -12,10 +12,16 @@ use aigov_scan::lexicon;
 use aigov_scan::requirements::Requirements;
 use serde_json::Value;
 
+/// The built-in library and requirements, loaded once per test binary.
 pub fn req() -> (Library, Requirements) {
-    let lib = Library::builtin().unwrap();
-    let r = Requirements::new(&lib).unwrap();
-    (lib, r)
+    static CACHE: std::sync::OnceLock<(Library, Requirements)> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            let lib = Library::builtin().unwrap();
+            let r = Requirements::new(&lib).unwrap();
+            (lib, r)
+        })
+        .clone()
 }
 
 pub fn detector(terms: &str, builtins: bool) -> Detector {

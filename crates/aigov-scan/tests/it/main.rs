@@ -7,3 +7,4 @@ mod bom;
 mod corpus;
 mod fixtures;
 mod model;
+mod props;
