@@ -322,6 +322,9 @@ pub fn plan(
     shard_bytes: u64,
     text: TextRecords,
 ) -> Result<Vec<Shard>, ScanError> {
+    // Byte ranges below 64 KiB would cost more in overhead than they gain; Parquet row groups
+    // are natural units and may be one per shard.
+    let group_bytes = shard_bytes.max(1);
     let shard_bytes = shard_bytes.max(1 << 16);
     let mut out = Vec::new();
     for (fi, f) in files.iter().enumerate() {
@@ -354,7 +357,7 @@ pub fn plan(
             let mut acc = 0u64;
             for (i, g) in groups.iter().enumerate() {
                 acc += g;
-                if acc >= shard_bytes || i + 1 == groups.len() {
+                if acc >= group_bytes || i + 1 == groups.len() {
                     push(part, Range::RowGroups { start, end: i + 1 }, acc);
                     part += 1;
                     start = i + 1;

@@ -359,3 +359,125 @@ fn malformed_records_are_counted_not_fatal() {
         s.errors
     );
 }
+
+/// A Parquet file with `id` and `text` columns in two snappy row groups.
+#[cfg(feature = "parquet")]
+fn parquet_file(path: &Path, rows: &[(i64, String)]) {
+    use std::sync::Arc;
+
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+
+    let schema = Arc::new(
+        parse_message_type("message m { required int64 id; required binary text (UTF8); }")
+            .unwrap(),
+    );
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build(),
+    );
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = SerializedFileWriter::new(f, schema, props).unwrap();
+    for chunk in rows.chunks(rows.len().div_ceil(2)) {
+        let mut rg = w.next_row_group().unwrap();
+        let mut k = 0;
+        while let Some(mut col) = rg.next_column().unwrap() {
+            if k == 0 {
+                let ids: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+                col.typed::<Int64Type>()
+                    .write_batch(&ids, None, None)
+                    .unwrap();
+            } else {
+                let t: Vec<ByteArray> = chunk
+                    .iter()
+                    .map(|r| ByteArray::from(r.1.as_str()))
+                    .collect();
+                col.typed::<ByteArrayType>()
+                    .write_batch(&t, None, None)
+                    .unwrap();
+            }
+            col.close().unwrap();
+            k += 1;
+        }
+        rg.close().unwrap();
+    }
+    w.close().unwrap();
+}
+
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_row_groups_are_shards() {
+    let d = tempfile::tempdir().unwrap();
+    let rows: Vec<(i64, String)> = (0..60)
+        .map(|i| {
+            let t = if i % 10 == 0 {
+                "制作炸药的方法".to_string()
+            } else if i == 3 {
+                "身份证11010519491231002X".to_string()
+            } else {
+                format!("row {i}")
+            };
+            (i, t)
+        })
+        .collect();
+    let p = d.path().join("t.parquet");
+    parquet_file(&p, &rows);
+    let det = detector(TERMS, true);
+    let red = d.path().join("red");
+    let s = run(
+        &CorpusConfig {
+            inputs: vec![p],
+            columns: vec!["text".into()],
+            id_field: Some("id".into()),
+            shard_bytes: 1,
+            out: Some(d.path().join("out")),
+            redact: Some(RedactConfig {
+                dir: red.clone(),
+                style: corpus::redact::RedactStyle::Tag,
+                keywords: false,
+            }),
+            ..Default::default()
+        },
+        &det,
+    );
+    assert_eq!(s.inputs[0].format, "parquet");
+    assert_eq!(
+        s.totals.shards, 2,
+        "one shard per row group at this shard size"
+    );
+    assert_eq!(s.totals.records, 60);
+    assert_eq!(s.totals.harmful, 6);
+    assert_eq!(s.totals.personal_info, 1);
+    let f = flagged(&d.path().join("out"));
+    let id = f
+        .iter()
+        .find(|v| v["hits"][0]["rule"] == "pi.cn-resident-id")
+        .unwrap();
+    assert_eq!(id["record"], 3);
+    assert_eq!(id["hits"][0]["field"], "/text");
+    let r = std::fs::read_to_string(red.join("t.parquet.jsonl")).unwrap();
+    assert_eq!(r.lines().count(), 60);
+    assert!(r.contains("[pi.cn-resident-id]"), "{r}");
+    // Selecting a missing column names the ones that exist.
+    let (_, req) = req();
+    let e = corpus::run(
+        &CorpusConfig {
+            inputs: vec![d.path().join("t.parquet")],
+            columns: vec!["nope".into()],
+            ..Default::default()
+        },
+        &det,
+        &req,
+        &Progress::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no column \"nope\"; columns: id, text"),
+        "{e}"
+    );
+}
