@@ -1146,7 +1146,12 @@ impl Worker<'_> {
         sc.flagged += u64::from(flagged);
         sc.harmful += u64::from(harmful);
         sc.pi += u64::from(pi);
-        let source = source.to_string();
+        // Owned only when it is written somewhere (most records are neither flagged nor drawn).
+        let source = if flagged || key.is_some() {
+            source.to_string()
+        } else {
+            String::new()
+        };
 
         if flagged {
             self.write_flagged(&source, local_record, &meta, harmful)?;
