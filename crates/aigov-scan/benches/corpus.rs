@@ -160,6 +160,36 @@ fn setup() -> (Detector, Requirements, String, PathBuf, tempfile::TempDir) {
     (det, req, corpus, path, dir)
 }
 
+/// Process CPU seconds (user + system, all threads) from /proc/self/stat.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Wall-clock and per-CPU-second throughput of a closure run `n` times: on a shared machine the
+/// second number is the honest "per core" figure (time the process actually ran).
+fn measure(label: &str, bytes: usize, n: usize, mut f: impl FnMut()) {
+    let (Some(c0), t0) = (cpu_seconds(), std::time::Instant::now()) else {
+        return;
+    };
+    for _ in 0..n {
+        f();
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().unwrap_or(c0) - c0;
+    let mb = (bytes * n) as f64 / 1e6;
+    eprintln!(
+        "{label}: {:.0} MB/s wall, {:.0} MB/s per CPU-second ({:.2} CPU-s over {:.2} s)",
+        mb / wall,
+        mb / cpu.max(1e-9),
+        cpu,
+        wall
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let (det, req, corpus, path, dir) = setup();
     let texts: Vec<String> = corpus
@@ -172,6 +202,30 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let text_bytes: usize = texts.iter().map(String::len).sum();
+    {
+        let mut s = det.scratch();
+        let mut hits = Vec::new();
+        measure("detector, 1 thread", text_bytes, 3, || {
+            for t in &texts {
+                hits.clear();
+                det.scan(t, &mut s, &mut hits);
+            }
+        });
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for j in [1, cores] {
+            measure(&format!("scan corpus --jobs {j}"), corpus.len(), 3, || {
+                let cfg = CorpusConfig {
+                    inputs: vec![path.clone()],
+                    fields: vec!["text".into()],
+                    jobs: j,
+                    shard_bytes: 8 << 20,
+                    out: Some(dir.path().join(format!("m-{j}"))),
+                    ..Default::default()
+                };
+                black_box(corpus::run(&cfg, &det, &req, &Progress::default()).unwrap());
+            });
+        }
+    }
 
     let mut g = c.benchmark_group("corpus");
     g.sample_size(10);
