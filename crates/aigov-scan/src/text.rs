@@ -132,42 +132,59 @@ impl Normalized {
         self.anchors.clear();
         let b = input.as_bytes();
         let mut copied = 0;
-        let mut i = 0;
-        while i < b.len() {
-            if !SPECIAL[b[i] as usize] {
-                i += 1;
-                continue;
+        if memchr::memchr3(0xC2, 0xC3, 0xD0, b).is_none() {
+            // Common case (CJK and ASCII text): only the three-byte leads can change, and
+            // memchr finds them with SIMD.
+            let mut from = 0;
+            while let Some(k) = memchr::memchr3(0xE2, 0xE3, 0xEF, &b[from..]) {
+                let i = from + k;
+                from = self.special(input, i, &mut copied);
             }
-            let (len, r) = classify(b, i);
-            let len = len.min(b.len() - i);
-            match r {
-                Repl::Keep => {}
-                Repl::Two(x, y) => {
-                    self.text.push_str(&input[copied..i]);
-                    let mut buf = [0u8; 4];
-                    let ch = std::str::from_utf8(&[x, y])
-                        .ok()
-                        .and_then(|s| s.chars().next())
-                        .unwrap_or('\u{FFFD}');
-                    self.text.push_str(ch.encode_utf8(&mut buf));
-                    copied = i + len;
-                }
-                Repl::Ascii(a) => {
-                    self.text.push_str(&input[copied..i]);
-                    self.text.push(a as char);
-                    copied = i + len;
-                    self.anchors.push((self.text.len(), copied));
-                }
-                Repl::Drop => {
-                    self.text.push_str(&input[copied..i]);
-                    copied = i + len;
-                    self.anchors.push((self.text.len(), copied));
+        } else {
+            let mut i = 0;
+            while i < b.len() {
+                if SPECIAL[b[i] as usize] {
+                    i = self.special(input, i, &mut copied);
+                } else {
+                    i += 1;
                 }
             }
-            i += len;
         }
         self.text.push_str(&input[copied..]);
         self.text.make_ascii_lowercase();
+    }
+
+    /// Handles the special character at `i`; returns the index after it.
+    #[inline]
+    fn special(&mut self, input: &str, i: usize, copied: &mut usize) -> usize {
+        let b = input.as_bytes();
+        let (len, r) = classify(b, i);
+        let len = len.min(b.len() - i);
+        match r {
+            Repl::Keep => {}
+            Repl::Two(x, y) => {
+                self.text.push_str(&input[*copied..i]);
+                let mut buf = [0u8; 4];
+                let ch = std::str::from_utf8(&[x, y])
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                    .unwrap_or('\u{FFFD}');
+                self.text.push_str(ch.encode_utf8(&mut buf));
+                *copied = i + len;
+            }
+            Repl::Ascii(a) => {
+                self.text.push_str(&input[*copied..i]);
+                self.text.push(a as char);
+                *copied = i + len;
+                self.anchors.push((self.text.len(), *copied));
+            }
+            Repl::Drop => {
+                self.text.push_str(&input[*copied..i]);
+                *copied = i + len;
+                self.anchors.push((self.text.len(), *copied));
+            }
+        }
+        i + len
     }
 
     /// The normalised text.
