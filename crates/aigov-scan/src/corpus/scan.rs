@@ -1201,9 +1201,9 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Writes one flagged record to the shard's part file: `<record>\t<line>\t{json}`, the
-    /// JSON without `record` and `line`, which the merge adds once the shard's offset in the
-    /// file is known.
+    /// Writes one flagged record to the shard's part file. The first shard of a file writes the
+    /// final JSON; later shards write `<record>\t<line>\t{json}` without `record` and `line`,
+    /// which the merge adds once the shard's place in the file is known.
     fn write_flagged(
         &mut self,
         source: &str,
@@ -1218,7 +1218,17 @@ impl Worker<'_> {
         let js = |b: &mut Vec<u8>, s: &str| {
             let _ = serde_json::to_writer(&mut *b, s);
         };
-        let _ = write!(b, "{local_record}\t{}\t{{\"source\":", meta.line);
+        if self.shard.part == 0 {
+            // The first shard of a file knows its record numbers: write the final form.
+            let line = if meta.line > 0 {
+                meta.line.to_string()
+            } else {
+                "null".into()
+            };
+            let _ = write!(b, "{{\"record\":{local_record},\"line\":{line},\"source\":");
+        } else {
+            let _ = write!(b, "{local_record}\t{}\t{{\"source\":", meta.line);
+        }
         js(b, source);
         b.extend_from_slice(b",\"file\":");
         js(b, &self.file.name);
@@ -1474,6 +1484,12 @@ fn merge(
         let mut w = BufWriter::new(File::create(&tmp).map_err(|e| ScanError::io(&tmp, e))?);
         for s in shards {
             let p = shard_dir.join(format!("{}.flagged.jsonl", s.id));
+            if s.part == 0 {
+                // Already in its final form.
+                let mut f = File::open(&p).map_err(|e| ScanError::io(&p, e))?;
+                std::io::copy(&mut f, &mut w).map_err(|e| ScanError::io(&tmp, e))?;
+                continue;
+            }
             let data = std::fs::read(&p).map_err(|e| ScanError::io(&p, e))?;
             let (rb, lb) = base.get(s.id.as_str()).copied().unwrap_or_default();
             for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
