@@ -845,8 +845,10 @@ impl Worker<'_> {
                             line: block_line,
                             caps: &caps0,
                         };
-                        let raw = block.clone();
-                        self.end(key, meta, Raw::Text(&raw), raw.len())?;
+                        let raw = std::mem::take(&mut block);
+                        let r = self.end(key, meta, Raw::Text(&raw), raw.len());
+                        block = raw;
+                        r?;
                         if !whole && let Some(RedactSink::Lines(w)) = self.redacted.as_mut() {
                             w.write_all(b"\n")
                                 .map_err(|e| ScanError::io("redacted copy", e))?;

@@ -599,8 +599,9 @@ pub fn sha256_file(p: &Path) -> std::io::Result<String> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Lists the files under `paths` (directories walked in name order; hidden entries and
-/// symlinked directories skipped).
+/// Lists the files under `paths` (directories walked in name order). Hidden files are
+/// included — a payload can hide in `.cache/x.pkl` — but version-control directories
+/// (`.git`, `.hg`, `.svn`) and symlinked directories are skipped.
 pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScanError> {
     let mut out = Vec::new();
     for p in paths {
@@ -614,12 +615,15 @@ pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScanError> {
         while let Some(d) = stack.pop() {
             let rd = std::fs::read_dir(&d).map_err(|e| ScanError::io(&d, e))?;
             for e in rd.flatten() {
-                if e.file_name().to_string_lossy().starts_with('.') {
-                    continue;
-                }
+                let name = e.file_name();
                 let path = e.path();
                 match e.file_type() {
-                    Ok(t) if t.is_dir() => stack.push(path),
+                    Ok(t)
+                        if t.is_dir()
+                            && !matches!(name.to_str(), Some(".git" | ".hg" | ".svn")) =>
+                    {
+                        stack.push(path)
+                    }
                     Ok(t) if t.is_file() => found.push(path),
                     Ok(t) if t.is_symlink() && path.is_file() => found.push(path),
                     _ => {}
