@@ -148,9 +148,12 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
-/// Percent-encodes a path for a SARIF `uri` (keeps `/`).
+/// Percent-encodes a path for a SARIF `uri` (keeps `/`); absolute paths become `file://` URIs.
 fn uri(p: &str) -> String {
     let mut o = String::new();
+    if p.starts_with('/') {
+        o.push_str("file://");
+    }
     for b in p.replace('\\', "/").bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             o.push(b as char);
