@@ -24,13 +24,13 @@ use crate::output::{self, note, print, table};
 use crate::settings::{self, Global};
 
 /// What every catalog command needs: the configuration and a runtime for the store.
-struct DataDir {
+pub(crate) struct DataDir {
     cfg: Config,
     rt: tokio::runtime::Runtime,
 }
 
 impl DataDir {
-    fn new(g: &Global) -> Result<DataDir> {
+    pub(crate) fn new(g: &Global) -> Result<DataDir> {
         Ok(DataDir {
             cfg: settings::resolve(g, FileConfig::default())?,
             rt: settings::runtime()?,
@@ -39,7 +39,7 @@ impl DataDir {
 
     /// Built-in catalogs plus those imported into the store (built-ins only when no database
     /// exists yet; listing never creates one).
-    fn library(&self) -> Result<Library> {
+    pub(crate) fn library(&self) -> Result<Library> {
         self.rt.block_on(async {
             match settings::open_existing(&self.cfg).await? {
                 Some(s) => Ok(s.load_library().await?),
@@ -216,7 +216,7 @@ fn parse_export_format(s: &str) -> Result<ExportFormat, String> {
 }
 
 /// The language for display: the flag, else AIGOV_LANG, else LANG (zh_* → zh), else en.
-fn lang_or_default(l: Option<Lang>) -> Lang {
+pub(crate) fn lang_or_default(l: Option<Lang>) -> Lang {
     if let Some(l) = l {
         return l;
     }
@@ -234,7 +234,7 @@ fn lang_or_default(l: Option<Lang>) -> Lang {
 }
 
 /// Text in `lang`, else the other language with a `[xx]` marker.
-fn pick(t: &Text, lang: Lang) -> String {
+pub(crate) fn pick(t: &Text, lang: Lang) -> String {
     match t.pick(lang) {
         (s, false) => s.to_string(),
         ("", true) => String::new(),

@@ -6,15 +6,20 @@
 //! - `admin` — `aigov user|token|audit|backup|restore`.
 //! - `gov` — the governance loop: `aigov api` (any endpoint, in process), `risk`, `checklist`,
 //!   `gate`, `evidence`, `dashboard`.
+//! - `probe` — `aigov probe …` (run suites against model endpoints, resume, rescore, report
+//!   with gates, compare, the GB/T 45654 plan).
 //! - `settings` — configuration layering and opening the store.
 //! - `datadir` — atomic file writes.
 //! - `output` — stdout/stderr discipline, tables, broken-pipe handling.
+//! - `scan` — `aigov scan corpus|review|lexicon|model` and `aigov bom` (the `aigov-scan` crate).
 
 mod admin;
 mod catalog;
 mod datadir;
 mod gov;
 mod output;
+mod probe;
+mod scan;
 mod serve;
 mod settings;
 
@@ -35,6 +40,10 @@ Areas:
   risk      the register; identify    checklist  adoptions, coverage, items
   gate      what blocks a stage move  evidence   upload a file as evidence
   dashboard risks by level and status, overdue work, open incidents
+  probe     test model endpoints against the risk taxonomy (zh/en refusal detection, attacks,
+            resumable runs, reports with CI gates, the GB/T 45654 test plan)
+  scan      corpus safety scan, review samples, keyword-library audit, model-artifact scan
+  bom       CycloneDX 1.6 ML-BOM of models and data (and import)
 
 Configuration: flags > AIGOV_* environment > config file (--config or ./aigov.toml) > defaults;
 see aigov.example.toml.
@@ -42,11 +51,17 @@ see aigov.example.toml.
 Examples:
   aigov serve
   aigov catalog show tc260-aisgf --kind risk --lang zh
+  aigov catalog search 数据泄露
   aigov catalog map 'tc260-aisgf@1.0:3.1.2(d)' --to nist-ai-rmf
   aigov user create alice --role risk_manager
   aigov api POST systems/SYS-1/adoptions -d '{}'
   aigov risk identify SYS-1
   aigov gate SYS-1 --to deploy
+  aigov probe run --target openai:http://127.0.0.1:8080/v1,model=qwen --suite starter
+  aigov probe report probe-runs/<run> --fail-above asr=0.05
+  aigov scan corpus data/ --lexicon kw.tsv --out scan1 --sample 4000 --seed 1
+  aigov scan model ./my-model/ --format sarif > model.sarif
+  aigov bom ./my-model/ --format cyclonedx-json -o bom.json
   aigov audit verify";
 
 /// aigov: AI risk governance — TC260 / GB/T 45654 / CAICT catalogs with crosswalks to NIST AI
@@ -101,6 +116,14 @@ enum Command {
     Evidence(EvidenceCmd),
     /// Open risks by level and status, overdue work, open incidents.
     Dashboard,
+    /// Probe model endpoints: run suites and attacks, resume, rescore, report, compare, plan.
+    #[command(subcommand)]
+    Probe(probe::ProbeCmd),
+    /// Scanners: corpus safety scan, review of samples, keyword-library audit, model artifacts.
+    #[command(subcommand)]
+    Scan(scan::ScanCmd),
+    /// A CycloneDX 1.6 ML-BOM of model and data files (`aigov bom import` reads one back).
+    Bom(scan::BomArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +149,9 @@ fn main() -> ExitCode {
         Command::Gate(a) => gov::gate(a, g),
         Command::Evidence(EvidenceCmd::Add(a)) => gov::evidence(a, g),
         Command::Dashboard => gov::dashboard(g),
+        Command::Probe(cmd) => catalog::DataDir::new(g).and_then(|dd| probe::run(cmd, &dd)),
+        Command::Scan(cmd) => catalog::DataDir::new(g).and_then(|dd| scan::run(cmd, &dd)),
+        Command::Bom(args) => scan::bom_cmd(args),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,8 @@
 mod admin;
 mod catalog;
 mod gov;
+mod probe;
+mod scan;
 
 use std::path::Path;
 use std::process::{Command, Output};
