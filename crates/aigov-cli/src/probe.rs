@@ -27,8 +27,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::catalog::{lang_or_default, pick};
 use crate::catalog::DataDir;
+use crate::catalog::{lang_or_default, pick};
 use crate::datadir::write_atomic;
 use crate::output::{self, note, print, table};
 
