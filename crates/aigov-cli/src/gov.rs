@@ -394,9 +394,32 @@ pub struct ChecklistArgs {
     /// Include items that do not apply, with the reason.
     #[arg(long)]
     all: bool,
+    /// Show the checklist's coverage overall, per top-level section and per actor role
+    /// instead of its items.
+    #[arg(long, conflicts_with = "all", requires = "catalog")]
+    coverage: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     format: ListFormat,
+}
+
+fn coverage_row(group: &str, key: &str, title: &Value, c: &Value) -> Vec<String> {
+    vec![
+        group.into(),
+        key.into(),
+        title["en"]
+            .as_str()
+            .or(title["zh"].as_str())
+            .unwrap_or("")
+            .into(),
+        format!("{}%", c["percent"]),
+        s(&c["applicable"]),
+        s(&c["compliant"]),
+        s(&c["partial"]),
+        s(&c["non_compliant"]),
+        s(&c["not_applicable"]),
+        s(&c["not_started"]),
+    ]
 }
 
 /// `aigov checklist …`
@@ -430,6 +453,47 @@ pub fn checklist(a: ChecklistArgs, g: &Global) -> Result<ExitCode> {
                 ));
                 return Ok(ExitCode::SUCCESS);
             };
+            if a.coverage {
+                let b = l
+                    .get(&format!("systems/{sys}/checklists/{}/coverage", enc(&cat)))
+                    .await?;
+                if a.format == ListFormat::Json {
+                    print(&output::json(&b));
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let mut rows = vec![coverage_row(
+                    "overall",
+                    &s(&b["catalog"]),
+                    &Value::Null,
+                    &b["overall"],
+                )];
+                for (group, key) in [("section", "by_section"), ("role", "by_role")] {
+                    for g in b[key].as_array().into_iter().flatten() {
+                        rows.push(coverage_row(
+                            group,
+                            &s(&g["key"]),
+                            &g["title"],
+                            &g["coverage"],
+                        ));
+                    }
+                }
+                print(&table(
+                    &[
+                        "GROUP",
+                        "KEY",
+                        "TITLE",
+                        "COVERAGE",
+                        "ITEMS",
+                        "COMPLIANT",
+                        "PARTIAL",
+                        "NON-COMPLIANT",
+                        "N/A",
+                        "NOT STARTED",
+                    ],
+                    &rows,
+                ));
+                return Ok(ExitCode::SUCCESS);
+            }
             let items = l
                 .get(&format!(
                     "systems/{sys}/checklists/{}?all={}",

@@ -188,6 +188,34 @@ impl Coverage {
     }
 }
 
+/// Coverage of one group of checklist items (a section of the catalog, or an actor role).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupCoverage {
+    /// The section's ref (its top-level item) or the role (`model-developer`, …).
+    pub key: String,
+    /// The section's title (`{zh, en}`); null for roles.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub title: Value,
+    /// Progress of the group's applicable items.
+    pub coverage: Coverage,
+}
+
+/// Checklist coverage of one adopted catalog: overall, per top-level section and per actor
+/// role. Items without a `role:` tag count in no role group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CoverageBreakdown {
+    /// `catalog@version`.
+    pub catalog: String,
+    /// All applicable items.
+    pub overall: Coverage,
+    /// Per top-level section, in catalog order.
+    pub by_section: Vec<GroupCoverage>,
+    /// Per actor role, by name.
+    pub by_role: Vec<GroupCoverage>,
+}
+
 /// A catalog adopted by a system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

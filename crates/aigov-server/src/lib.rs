@@ -211,6 +211,10 @@ pub fn router(state: AppState) -> Router {
             get(governance::checklist),
         )
         .route(
+            "/api/v1/systems/{id}/checklists/{catalog}/coverage",
+            get(governance::coverage),
+        )
+        .route(
             "/api/v1/systems/{id}/checklists/{catalog}/refresh",
             post(governance::refresh_checklist),
         )

@@ -62,7 +62,7 @@ impl Modify for Security {
         audit::list, audit::verify, audit::export,
         catalogs::list, catalogs::show, catalogs::search_items, catalogs::crosswalk, catalogs::mapping_sets, catalogs::import,
         governance::list_methodologies, governance::get_methodology, governance::create_methodology, governance::import_ciso, governance::system_methodology, governance::set_system_methodology, governance::grade,
-        governance::list_adoptions, governance::adopt, governance::unadopt, governance::checklist, governance::refresh_checklist, governance::get_checklist_item, governance::update_checklist_item, governance::suggestions,
+        governance::list_adoptions, governance::adopt, governance::unadopt, governance::checklist, governance::coverage, governance::refresh_checklist, governance::get_checklist_item, governance::update_checklist_item, governance::suggestions,
         governance::identify, governance::list_candidates, governance::decide_candidate,
         governance::stage_gates, governance::set_stage_gate, governance::gate_check, governance::incident_reporting, governance::set_incident_reporting,
         risks::list, risks::create, risks::get, risks::update, risks::set_status, risks::assessments, risks::assess, risks::treatment,
@@ -102,5 +102,47 @@ pub struct ApiDoc;
 pub fn document() -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    unique_operation_ids(&mut doc);
     doc.to_pretty_json().unwrap_or_default()
+}
+
+/// Handlers in different modules share names (`list`, `get` …); OpenAPI wants operationIds
+/// unique across the document, so a shared name gets its tag as a prefix (`users_list`).
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    fn ops(
+        item: &mut utoipa::openapi::PathItem,
+    ) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .filter_map(Option::as_mut)
+    }
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in doc.paths.paths.values_mut() {
+        for op in ops(item) {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in ops(item) {
+            let (Some(id), Some(tag)) =
+                (&op.operation_id, op.tags.as_ref().and_then(|t| t.first()))
+            else {
+                continue;
+            };
+            if seen.get(id).copied().unwrap_or(0) > 1 {
+                op.operation_id = Some(format!("{tag}_{id}"));
+            }
+        }
+    }
 }

@@ -8,7 +8,9 @@ use aigov_catalog::crosswalk::{Crosswalk, Node};
 use aigov_catalog::{Catalog, Cite, Item, Library, Relationship};
 use aigov_core::inventory::{ObjectKind, Stage};
 use aigov_core::methodology::{Methodology, default_methodology};
-use aigov_core::records::{Adoption, Blocker, Candidate, ChecklistItem, Coverage, Risk};
+use aigov_core::records::{
+    Adoption, Blocker, Candidate, ChecklistItem, Coverage, CoverageBreakdown, GroupCoverage, Risk,
+};
 use aigov_core::risk::{AssessmentKind, ChecklistStatus, RiskInput};
 use aigov_core::rules::{ApplicabilityRule, Facts, Rules, StageGate};
 use aigov_core::{FieldError, Invalid};
@@ -738,6 +740,32 @@ impl SqlCore {
         Ok(out)
     }
 
+    /// Coverage of an adopted catalog's checklist, overall, per section and per role.
+    pub async fn checklist_coverage(
+        &self,
+        lib: &Library,
+        system: &str,
+        catalog_id: &str,
+    ) -> StoreResult<CoverageBreakdown> {
+        let items = self.checklist(lib, system, catalog_id, false).await?;
+        let catalog = match items.first() {
+            Some(i) => i.catalog.clone(),
+            None => {
+                let sys = self.get_object(ObjectKind::System, system).await?;
+                let r = sqlx::query("SELECT catalog_version FROM adoptions WHERE system_id = $1 AND catalog_id = $2")
+                    .bind(&sys.id)
+                    .bind(catalog_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                format!("{catalog_id}@{}", str_col(&r, "catalog_version")?)
+            }
+        };
+        let cat = catalog
+            .split_once('@')
+            .and_then(|(id, v)| lib.get_exact(id, v));
+        Ok(coverage_breakdown(&catalog, &items, cat))
+    }
+
     /// One checklist item.
     pub async fn get_checklist_item(&self, lib: &Library, id: &str) -> StoreResult<ChecklistItem> {
         let r = sqlx::query(
@@ -1464,6 +1492,72 @@ impl SqlCore {
         }
         self.change_stage(actor, system, to, reason, expected_version)
             .await
+    }
+}
+
+/// Coverage of checklist items (only applicable ones count), overall, per top-level section of
+/// `cat` (catalog order) and per `role:` tag (by name). Pure: the report crate uses it too.
+pub fn coverage_breakdown(
+    catalog: &str,
+    items: &[ChecklistItem],
+    cat: Option<&Catalog>,
+) -> CoverageBreakdown {
+    let mut overall = Coverage::default();
+    let mut sections: BTreeMap<usize, GroupCoverage> = BTreeMap::new();
+    let mut roles: BTreeMap<String, Coverage> = BTreeMap::new();
+    let pos: HashMap<&str, usize> = cat
+        .map(|c| {
+            c.items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| (it.r#ref.as_str(), i))
+                .collect()
+        })
+        .unwrap_or_default();
+    for ci in items.iter().filter(|i| i.applies) {
+        overall.add(&ci.status);
+        let Some(c) = cat else { continue };
+        // The top-level ancestor (bounded walk: catalogs are validated acyclic, but be safe).
+        let mut top = c.item(&ci.item_ref);
+        for _ in 0..64 {
+            match top
+                .and_then(|t| t.parent.as_deref())
+                .and_then(|p| c.item(p))
+            {
+                Some(p) => top = Some(p),
+                None => break,
+            }
+        }
+        if let Some(t) = top {
+            let at = pos.get(t.r#ref.as_str()).copied().unwrap_or(usize::MAX);
+            sections
+                .entry(at)
+                .or_insert_with(|| GroupCoverage {
+                    key: t.r#ref.clone(),
+                    title: json!({"zh": t.title.zh, "en": t.title.en}),
+                    coverage: Coverage::default(),
+                })
+                .coverage
+                .add(&ci.status);
+        }
+        if let Some(it) = c.item(&ci.item_ref) {
+            for role in it.tags.iter().filter_map(|t| t.strip_prefix("role:")) {
+                roles.entry(role.to_string()).or_default().add(&ci.status);
+            }
+        }
+    }
+    CoverageBreakdown {
+        catalog: catalog.to_string(),
+        overall,
+        by_section: sections.into_values().collect(),
+        by_role: roles
+            .into_iter()
+            .map(|(key, coverage)| GroupCoverage {
+                key,
+                title: Value::Null,
+                coverage,
+            })
+            .collect(),
     }
 }
 

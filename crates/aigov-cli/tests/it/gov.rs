@@ -36,6 +36,32 @@ fn the_loop_from_the_command_line() {
         cov.contains("tc260-aisgf@1.0") && cov.contains("0%"),
         "{cov}"
     );
+    let by = ok(dir, &["checklist", "SYS-1", "tc260-aisgf", "--coverage"]);
+    assert!(
+        by.contains("overall")
+            && by.contains("Safety guidelines for AI development and application")
+            && by.contains("service-provider"),
+        "{by}"
+    );
+    let by = json(&ok(
+        dir,
+        &[
+            "checklist",
+            "SYS-1",
+            "tc260-aisgf",
+            "--coverage",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(by["overall"]["compliant"], 0);
+    assert!(
+        by["by_role"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["key"] == "service-provider")
+    );
     let items = ok(dir, &["checklist", "SYS-1", "tc260-aisgf", "--all"]);
     assert!(
         items.contains("6.2(a)") && items.contains("does not apply"),

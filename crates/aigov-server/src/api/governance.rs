@@ -5,7 +5,7 @@ use aigov_core::access::{Perm, Role};
 use aigov_core::grading::{Answers, Grade};
 use aigov_core::inventory::{ObjectKind, Stage};
 use aigov_core::methodology::{Methodology, from_ciso_matrix};
-use aigov_core::records::{Adoption, Blocker, Candidate, ChecklistItem, Risk};
+use aigov_core::records::{Adoption, Blocker, Candidate, ChecklistItem, CoverageBreakdown, Risk};
 use aigov_core::rules::{ReportingRule, StageGate};
 use aigov_store::governance::{ChecklistPatch, Suggestion};
 use axum::extract::{Path, State};
@@ -270,6 +270,22 @@ pub async fn checklist(
         s.store
             .checklist(&lib, &id, &catalog, q.all.unwrap_or(false))
             .await?,
+    ))
+}
+
+/// Checklist coverage of an adopted catalog: overall, per top-level section and per actor role.
+#[utoipa::path(get, path = "/api/v1/systems/{id}/checklists/{catalog}/coverage", tag = "checklists",
+    params(("id" = String, Path, description = "System id or ref"), ("catalog" = String, Path, description = "Catalog id")),
+    responses((status = 200, body = CoverageBreakdown), (status = 404, body = Problem)))]
+pub async fn coverage(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, catalog)): Path<(String, String)>,
+) -> ApiResult<axum::Json<CoverageBreakdown>> {
+    p.require(Perm::RiskRead)?;
+    let lib = s.library().await;
+    Ok(axum::Json(
+        s.store.checklist_coverage(&lib, &id, &catalog).await?,
     ))
 }
 

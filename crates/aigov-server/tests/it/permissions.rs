@@ -213,6 +213,7 @@ fn endpoints() -> Vec<Endpoint> {
         ("POST", "/api/v1/systems/SYS-1/adoptions", ChecklistWrite, "/api/v1/systems/{id}/adoptions", Some(json!({}))),
         ("DELETE", "/api/v1/systems/SYS-1/adoptions/iso-42001", ChecklistWrite, "/api/v1/systems/{id}/adoptions/{catalog}", None),
         ("GET", "/api/v1/systems/SYS-1/checklists/tc260-aisgf", RiskRead, "/api/v1/systems/{id}/checklists/{catalog}", None),
+        ("GET", "/api/v1/systems/SYS-1/checklists/tc260-aisgf/coverage", RiskRead, "/api/v1/systems/{id}/checklists/{catalog}/coverage", None),
         ("POST", "/api/v1/systems/SYS-1/checklists/tc260-aisgf/refresh", ChecklistWrite, "/api/v1/systems/{id}/checklists/{catalog}/refresh", None),
         ("GET", "/api/v1/checklist-items/nope", RiskRead, "/api/v1/checklist-items/{id}", None),
         ("PATCH", "/api/v1/checklist-items/nope", ChecklistWrite, "/api/v1/checklist-items/{id}", Some(json!({}))),

@@ -213,6 +213,50 @@ async fn adoption_builds_checklists_with_reasons_and_suggests_through_crosswalks
             .unwrap()
             .coverage;
         assert_eq!((cov.applicable as usize, cov.compliant), (cl.len(), 1));
+        // The same figures broken down per top-level section and per actor role.
+        let b = s
+            .checklist_coverage(&lib, &sys.r#ref, "tc260-aisgf")
+            .await
+            .unwrap();
+        assert_eq!((b.catalog.as_str(), &b.overall), ("tc260-aisgf@1.0", cov));
+        assert_eq!(
+            b.by_section
+                .iter()
+                .map(|g| g.coverage.applicable)
+                .sum::<i64>(),
+            cov.applicable
+        );
+        let six = b.by_section.iter().find(|g| g.key == "6").unwrap();
+        assert_eq!(
+            (six.coverage.compliant, six.title["en"].as_str()),
+            (
+                1,
+                Some("Safety guidelines for AI development and application")
+            )
+        );
+        assert!(
+            b.by_section
+                .iter()
+                .all(|g| g.key == "6" || g.coverage.compliant == 0)
+        );
+        let sp = b
+            .by_role
+            .iter()
+            .find(|g| g.key == "service-provider")
+            .unwrap();
+        let provider_items = cl.iter().filter(|c| c.item_ref.starts_with("6.2(")).count();
+        assert_eq!(
+            (sp.coverage.applicable as usize, sp.coverage.compliant),
+            (provider_items, 1),
+            "{}",
+            h.name
+        );
+        assert!(provider_items >= 10);
+        assert!(!b.by_role.iter().any(|g| g.key == "model-developer"));
+        assert!(matches!(
+            s.checklist_coverage(&lib, &sys.r#ref, "owasp-llm").await,
+            Err(StoreError::NotFound { .. })
+        ));
 
         // Crosswalk suggestions: a compliant TC260 measure that intersects an ISO/IEC 42001
         // control suggests `partial` there, with the path; nothing is applied.
