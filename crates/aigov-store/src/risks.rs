@@ -339,11 +339,25 @@ impl SqlCore {
         .fetch_one(&self.pool)
         .await?
         .try_get::<i64, _>(0)?;
+        // PostgreSQL plans a text search with ORDER BY … LIMIT as a walk of the sort column's
+        // index that filters row by row, which reads most of the table when the (few) matches
+        // sit late in that order. When the count says the matches are few, an order expression
+        // the index cannot answer makes the planner find them through the trigram index and
+        // sort them; when they are many, the index walk soon finds a page of them.
+        let inner_order =
+            if self.backend == crate::Backend::Postgres && q.q.is_some() && total <= 10_000 {
+                match order {
+                    "r.title_lower" | "r.updated_at" => format!("({order} || '')"),
+                    _ => format!("({order} + 0)"),
+                }
+            } else {
+                order.to_string()
+            };
         let n = args.len();
         // Deferred join: find the page's refs on the (indexed) filter and sort columns alone,
         // then read the wide rows of those 50 only, so deep pages do not drag whole rows.
         let list = bind(sqlx::query(sql(format!(
-            "SELECT {RISK_COLS} {RISK_FROM} WHERE r.ref_num IN (SELECT r.ref_num FROM risks r WHERE {where_sql} ORDER BY {order} {dir}, r.ref_num {dir} LIMIT ${} OFFSET ${}) ORDER BY {order} {dir}, r.ref_num {dir}",
+            "SELECT {RISK_COLS} {RISK_FROM} WHERE r.ref_num IN (SELECT r.ref_num FROM risks r WHERE {where_sql} ORDER BY {inner_order} {dir}, r.ref_num {dir} LIMIT ${} OFFSET ${}) ORDER BY {order} {dir}, r.ref_num {dir}",
             n + 1,
             n + 2
         ))))
