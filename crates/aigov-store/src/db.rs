@@ -104,6 +104,11 @@ fn migrations(b: Backend) -> &'static [(i64, &'static str, &'static str)] {
                 "governance",
                 include_str!("../migrations/sqlite/0002_governance.sql"),
             ),
+            (
+                3,
+                "overdue",
+                include_str!("../migrations/sqlite/0003_overdue.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -115,6 +120,11 @@ fn migrations(b: Backend) -> &'static [(i64, &'static str, &'static str)] {
                 2,
                 "governance",
                 include_str!("../migrations/postgres/0002_governance.sql"),
+            ),
+            (
+                3,
+                "overdue",
+                include_str!("../migrations/postgres/0003_overdue.sql"),
             ),
         ],
     }

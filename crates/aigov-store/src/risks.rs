@@ -1325,92 +1325,154 @@ impl SqlCore {
     /// heat map of the default methodology; overdue counts; open incidents with reporting
     /// deadlines; checklist coverage per adopted framework.
     pub async fn dashboard(&self) -> StoreResult<Value> {
-        // One pass over the (status, current_level) index gives both groupings.
-        let mut levels: BTreeMap<Option<String>, i64> = BTreeMap::new();
-        let mut statuses: BTreeMap<String, i64> = BTreeMap::new();
-        for r in sqlx::query(
-            "SELECT status, current_level, COUNT(*) AS n FROM risks GROUP BY status, current_level",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        {
-            let (st, lv, n) = (
-                str_col(&r, "status")?,
-                opt_str(&r, "current_level")?,
-                int_col(&r, "n")?,
-            );
-            if st != "closed" {
-                *levels.entry(lv).or_default() += n;
+        // The parts are independent reads: run them at once on separate connections, so the
+        // page waits for the slowest rather than for the sum.
+        let levels_statuses = async {
+            // One pass over the (status, current_level) index gives both groupings.
+            let mut levels: BTreeMap<Option<String>, i64> = BTreeMap::new();
+            let mut statuses: BTreeMap<String, i64> = BTreeMap::new();
+            for r in sqlx::query(
+                "SELECT status, current_level, COUNT(*) AS n FROM risks GROUP BY status, current_level",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            {
+                let (st, lv, n) = (
+                    str_col(&r, "status")?,
+                    opt_str(&r, "current_level")?,
+                    int_col(&r, "n")?,
+                );
+                if st != "closed" {
+                    *levels.entry(lv).or_default() += n;
+                }
+                *statuses.entry(st).or_default() += n;
             }
-            *statuses.entry(st).or_default() += n;
-        }
-        let by_level: Vec<Value> = levels
-            .into_iter()
-            .map(|(k, n)| json!({"key": k, "count": n}))
-            .collect();
-        let by_status: Vec<Value> = statuses
-            .into_iter()
-            .map(|(k, n)| json!({"key": k, "count": n}))
-            .collect();
-        let by_system: Vec<Value> = sqlx::query(
-            "SELECT i.ref_num, i.name, t.n FROM (SELECT system_id, COUNT(*) AS n FROM risks WHERE status <> 'closed' GROUP BY system_id ORDER BY n DESC, system_id LIMIT 10) t JOIN inventory i ON i.id = t.system_id ORDER BY t.n DESC, i.ref_num",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok(json!({"system": format!("SYS-{}", int_col(r, "ref_num")?), "name": str_col(r, "name")?, "count": int_col(r, "n")?})))
-        .collect::<StoreResult<_>>()?;
-        let heat: Vec<Value> = sqlx::query(
-            "SELECT r.current_likelihood, r.current_impact, COUNT(*) AS n FROM risks r \
-             WHERE r.status <> 'closed' AND r.current_likelihood IS NOT NULL AND r.system_id NOT IN (SELECT id FROM inventory WHERE methodology_id IS NOT NULL AND methodology_id <> 'aigov-5x5') \
-             GROUP BY r.current_likelihood, r.current_impact",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok(json!({"likelihood": r.try_get::<i64, _>("current_likelihood")?, "impact": r.try_get::<i64, _>("current_impact")?, "count": int_col(r, "n")?})))
-        .collect::<StoreResult<_>>()?;
+            let by_level: Vec<Value> = levels
+                .into_iter()
+                .map(|(k, n)| json!({"key": k, "count": n}))
+                .collect();
+            let by_status: Vec<Value> = statuses
+                .into_iter()
+                .map(|(k, n)| json!({"key": k, "count": n}))
+                .collect();
+            StoreResult::Ok((by_level, by_status))
+        };
+        let by_system = async {
+            sqlx::query(
+                "SELECT i.ref_num, i.name, t.n FROM (SELECT system_id, COUNT(*) AS n FROM risks WHERE status <> 'closed' GROUP BY system_id ORDER BY n DESC, system_id LIMIT 10) t JOIN inventory i ON i.id = t.system_id ORDER BY t.n DESC, i.ref_num",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(json!({"system": format!("SYS-{}", int_col(r, "ref_num")?), "name": str_col(r, "name")?, "count": int_col(r, "n")?})))
+            .collect::<StoreResult<Vec<Value>>>()
+        };
+        let heat = async {
+            // Systems on another methodology have another grid: leave them out of the map.
+            // Usually there are none, and then the filter is left out too.
+            let other: Vec<String> = sqlx::query(
+                "SELECT id FROM inventory WHERE methodology_id IS NOT NULL AND methodology_id <> 'aigov-5x5'",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| str_col(r, "id"))
+            .collect::<StoreResult<_>>()?;
+            let filter = if other.is_empty() {
+                ""
+            } else {
+                " AND r.system_id NOT IN (SELECT id FROM inventory WHERE methodology_id IS NOT NULL AND methodology_id <> 'aigov-5x5')"
+            };
+            sqlx::query(sql(format!(
+                "SELECT r.current_likelihood, r.current_impact, COUNT(*) AS n FROM risks r \
+                 WHERE r.status <> 'closed' AND r.current_likelihood IS NOT NULL{filter} \
+                 GROUP BY r.current_likelihood, r.current_impact"
+            )))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(json!({"likelihood": r.try_get::<i64, _>("current_likelihood")?, "impact": r.try_get::<i64, _>("current_impact")?, "count": int_col(r, "n")?})))
+            .collect::<StoreResult<Vec<Value>>>()
+        };
         let now = self.now().to_rfc3339();
         let today = now[..10].to_string();
         let count = |q: &'static str, arg: String| async move {
-            sqlx::query(q)
-                .bind(arg)
-                .fetch_one(&self.pool)
-                .await
-                .map(|r| r.try_get::<i64, _>(0).unwrap_or(0))
+            StoreResult::Ok(
+                sqlx::query(q)
+                    .bind(arg)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map(|r| r.try_get::<i64, _>(0).unwrap_or(0))?,
+            )
         };
-        let overdue = json!({
-            "treatments": count("SELECT COUNT(*) FROM risks WHERE treatment IS NULL AND status IN ('identified', 'assessed') AND treatment_due < $1", now.clone()).await?,
-            "controls": count("SELECT COUNT(*) FROM controls WHERE due_date < $1 AND status NOT IN ('implemented', 'verified')", today.clone()).await?,
-            "actions": count("SELECT COUNT(*) FROM actions WHERE done = 0 AND due_date < $1", today).await?,
-            "acceptances_expiring_30d": count("SELECT COUNT(*) FROM acceptances WHERE status = 'approved' AND expires_at < $1", self.now().plus_seconds(30 * 86_400).to_rfc3339()).await?,
-            "acceptances_pending": count("SELECT COUNT(*) FROM acceptances WHERE status = $1", "pending".into()).await?,
-        });
-        let incidents: Vec<Value> = sqlx::query("SELECT ref_num, title, severity, status, report_due, reported_at FROM incidents WHERE status <> 'closed' ORDER BY report_due, ref_num LIMIT 50")
+        let overdue = async {
+            let (treatments, controls, actions, expiring, pending) = tokio::try_join!(
+                count(
+                    "SELECT COUNT(*) FROM risks WHERE treatment IS NULL AND status IN ('identified', 'assessed') AND treatment_due < $1",
+                    now.clone()
+                ),
+                count(
+                    "SELECT COUNT(*) FROM controls WHERE due_date < $1 AND status NOT IN ('implemented', 'verified')",
+                    today.clone()
+                ),
+                count(
+                    "SELECT COUNT(*) FROM actions WHERE done = 0 AND due_date < $1",
+                    today.clone()
+                ),
+                count(
+                    "SELECT COUNT(*) FROM acceptances WHERE status = 'approved' AND expires_at < $1",
+                    self.now().plus_seconds(30 * 86_400).to_rfc3339()
+                ),
+                count(
+                    "SELECT COUNT(*) FROM acceptances WHERE status = $1",
+                    "pending".into()
+                ),
+            )?;
+            StoreResult::Ok(json!({
+                "treatments": treatments,
+                "controls": controls,
+                "actions": actions,
+                "acceptances_expiring_30d": expiring,
+                "acceptances_pending": pending,
+            }))
+        };
+        let incidents = async {
+            sqlx::query("SELECT ref_num, title, severity, status, report_due, reported_at FROM incidents WHERE status <> 'closed' ORDER BY report_due, ref_num LIMIT 50")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let due = opt_str(r, "report_due")?;
+                    let reported = opt_str(r, "reported_at")?;
+                    Ok(json!({
+                        "incident": format!("INC-{}", int_col(r, "ref_num")?), "title": str_col(r, "title")?, "severity": str_col(r, "severity")?, "status": str_col(r, "status")?,
+                        "report_due": due, "reported_at": reported, "reporting_overdue": reported.is_none() && due.as_deref().is_some_and(|d| d < now.as_str()),
+                    }))
+                })
+                .collect::<StoreResult<Vec<Value>>>()
+        };
+        let coverage = async {
+            sqlx::query(
+                "SELECT catalog_id, catalog_version, COUNT(*) AS systems, SUM(applicable) AS applicable, SUM(assessed) AS done FROM adoptions GROUP BY catalog_id, catalog_version ORDER BY catalog_id",
+            )
             .fetch_all(&self.pool)
             .await?
             .iter()
             .map(|r| {
-                let due = opt_str(r, "report_due")?;
-                let reported = opt_str(r, "reported_at")?;
-                Ok(json!({
-                    "incident": format!("INC-{}", int_col(r, "ref_num")?), "title": str_col(r, "title")?, "severity": str_col(r, "severity")?, "status": str_col(r, "status")?,
-                    "report_due": due, "reported_at": reported, "reporting_overdue": reported.is_none() && due.as_deref().is_some_and(|d| d < now.as_str()),
-                }))
+                let (app, done) = (int_col(r, "applicable")?, int_col(r, "done")?);
+                Ok(json!({"catalog": format!("{}@{}", str_col(r, "catalog_id")?, str_col(r, "catalog_version")?), "systems": int_col(r, "systems")?, "applicable": app, "assessed": done,
+                    "percent": if app == 0 { 0.0 } else { ((done as f64) * 1000.0 / app as f64).round() / 10.0 }}))
             })
-            .collect::<StoreResult<_>>()?;
-        let coverage: Vec<Value> = sqlx::query(
-            "SELECT catalog_id, catalog_version, COUNT(*) AS systems, SUM(applicable) AS applicable, SUM(assessed) AS done FROM adoptions GROUP BY catalog_id, catalog_version ORDER BY catalog_id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let (app, done) = (int_col(r, "applicable")?, int_col(r, "done")?);
-            Ok(json!({"catalog": format!("{}@{}", str_col(r, "catalog_id")?, str_col(r, "catalog_version")?), "systems": int_col(r, "systems")?, "applicable": app, "assessed": done,
-                "percent": if app == 0 { 0.0 } else { ((done as f64) * 1000.0 / app as f64).round() / 10.0 }}))
-        })
-        .collect::<StoreResult<_>>()?;
+            .collect::<StoreResult<Vec<Value>>>()
+        };
+        let ((by_level, by_status), by_system, heat, overdue, incidents, coverage) = tokio::try_join!(
+            levels_statuses,
+            by_system,
+            heat,
+            overdue,
+            incidents,
+            coverage
+        )?;
         Ok(
             json!({"risks_by_level": by_level, "risks_by_status": by_status, "risks_by_system": by_system, "heatmap": heat, "overdue": overdue, "open_incidents": incidents, "coverage": coverage}),
         )

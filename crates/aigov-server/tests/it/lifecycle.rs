@@ -464,6 +464,32 @@ async fn scenario(a: App) {
         })
         .collect();
     assert!(by_status.contains(&("accepted".into(), 1)), "{by_status:?}");
+    // The heat map counts the open assessed risks on the default grid; the overdue counts
+    // and per-framework coverage are all there.
+    let heat: i64 = d["heatmap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert!(heat >= 1, "{d}");
+    for k in [
+        "treatments",
+        "controls",
+        "actions",
+        "acceptances_expiring_30d",
+        "acceptances_pending",
+    ] {
+        assert!(d["overdue"][k].is_i64(), "{k}: {d}");
+    }
+    assert!(
+        d["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["catalog"] == "tc260-aisgf@1.0"),
+        "{d}"
+    );
     let v = ok(&a, Auditor, "GET", "/api/v1/audit/verify", None).await;
     assert_eq!(v["ok"], true);
     assert!(v["events"].as_i64().unwrap() > 150, "{v}");
