@@ -44,6 +44,10 @@ async fn a_system_report_renders_as_pdf_with_cjk_text_and_verifies() {
     .await
     .unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
+    // For a look by eye: AIGOV_REPORT_DUMP=DIR keeps the PDF.
+    if let Ok(d) = std::env::var("AIGOV_REPORT_DUMP") {
+        std::fs::write(std::path::Path::new(&d).join("system.pdf"), &bytes).unwrap();
+    }
     if let Some(info) = poppler("pdfinfo", &bytes, &[]) {
         assert!(info.contains("(A4)"), "A4 pages: {info}");
         assert!(
