@@ -12,6 +12,8 @@
 //! - `datadir` — atomic file writes.
 //! - `output` — stdout/stderr discipline, tables, broken-pipe handling.
 //! - `scan` — `aigov scan corpus|review|lexicon|model` and `aigov bom` (the `aigov-scan` crate).
+//! - `report` — `aigov report system|compliance|register|incident|verify` (the `aigov-report`
+//!   crate).
 
 mod admin;
 mod catalog;
@@ -19,6 +21,7 @@ mod datadir;
 mod gov;
 mod output;
 mod probe;
+mod report;
 mod scan;
 mod serve;
 mod settings;
@@ -44,6 +47,8 @@ Areas:
             resumable runs, reports with CI gates, the GB/T 45654 test plan)
   scan      corpus safety scan, review samples, keyword-library audit, model-artifact scan
   bom       CycloneDX 1.6 ML-BOM of models and data (and import)
+  report    system, compliance, register and incident reports (HTML, Markdown, CSV, JSON,
+            PDF) with a digest tied to the audit log; `report verify FILE` checks one
 
 Configuration: flags > AIGOV_* environment > config file (--config or ./aigov.toml) > defaults;
 see aigov.example.toml.
@@ -62,6 +67,8 @@ Examples:
   aigov scan corpus data/ --lexicon kw.tsv --out scan1 --sample 4000 --seed 1
   aigov scan model ./my-model/ --format sarif > model.sarif
   aigov bom ./my-model/ --format cyclonedx-json -o bom.json
+  aigov report system --system SYS-1 -o sys1.pdf
+  aigov report verify sys1.pdf
   aigov audit verify";
 
 /// aigov: AI risk governance — TC260 / GB/T 45654 / CAICT catalogs with crosswalks to NIST AI
@@ -124,6 +131,9 @@ enum Command {
     Scan(scan::ScanCmd),
     /// A CycloneDX 1.6 ML-BOM of model and data files (`aigov bom import` reads one back).
     Bom(scan::BomArgs),
+    /// Reports: system, compliance, register, incident (HTML, Markdown, CSV, JSON, PDF); verify.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +162,7 @@ fn main() -> ExitCode {
         Command::Probe(cmd) => catalog::DataDir::new(g).and_then(|dd| probe::run(cmd, &dd)),
         Command::Scan(cmd) => catalog::DataDir::new(g).and_then(|dd| scan::run(cmd, &dd)),
         Command::Bom(args) => scan::bom_cmd(args),
+        Command::Report(cmd) => report::run(cmd, g),
     };
     match result {
         Ok(code) => code,

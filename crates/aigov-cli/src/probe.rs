@@ -1272,7 +1272,7 @@ fn plan_cmd(a: PlanArgs, dd: &DataDir) -> Result<ExitCode> {
     let mut run = Run::create(&dir, setup, &clock())?;
     write_atomic(
         &dir.join("plan.json"),
-        &output::json(
+        output::json(
             &json!({"plan": "gbt45654", "catalog": plan.catalog.key().to_string(), "seed": a.seed, "banks": banks, "drawn": drawn}),
         ),
     )?;
@@ -1333,7 +1333,7 @@ fn write_manual_review(dir: &Path) -> Result<()> {
     let bytes = w.into_inner().map_err(|e| anyhow!("{e}"))?;
     write_atomic(
         &dir.join("manual-review.csv"),
-        &String::from_utf8_lossy(&bytes),
+        &*String::from_utf8_lossy(&bytes),
     )
 }
 

@@ -129,11 +129,13 @@ pub enum Perm {
     SettingsManage,
     /// Move a system past a blocking stage gate, with a reason.
     GateOverride,
+    /// Generate reports (read-only views; each generation is recorded in the audit log).
+    ReportGenerate,
 }
 
 impl Perm {
     /// Every permission.
-    pub const ALL: [Perm; 22] = [
+    pub const ALL: [Perm; 23] = [
         Perm::CatalogRead,
         Perm::CatalogImport,
         Perm::InventoryRead,
@@ -156,6 +158,7 @@ impl Perm {
         Perm::MethodologyManage,
         Perm::SettingsManage,
         Perm::GateOverride,
+        Perm::ReportGenerate,
     ];
 
     /// The name (`inventory_write`).
@@ -183,6 +186,7 @@ impl Perm {
             Perm::MethodologyManage => "methodology_manage",
             Perm::SettingsManage => "settings_manage",
             Perm::GateOverride => "gate_override",
+            Perm::ReportGenerate => "report_generate",
         }
     }
 
@@ -195,6 +199,7 @@ impl Perm {
                 | Perm::UserRead
                 | Perm::AuditRead
                 | Perm::RiskRead
+                | Perm::ReportGenerate
         )
     }
 }
@@ -252,6 +257,10 @@ pub const MATRIX: &[(Perm, &[Role])] = &[
     (Perm::MethodologyManage, &[Admin, RiskManager]),
     (Perm::SettingsManage, &[Admin, RiskManager]),
     (Perm::GateOverride, &[Admin]),
+    (
+        Perm::ReportGenerate,
+        &[Admin, RiskManager, Assessor, Contributor, Viewer, Auditor],
+    ),
 ];
 
 /// Whether `role` holds `perm`.

@@ -273,6 +273,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/overdue", get(risks::overdue))
         .route("/api/v1/dashboard", get(risks::dashboard))
+        .route("/api/v1/reports/{kind}", get(reports::generate))
         // Incidents
         .route(
             "/api/v1/incidents",

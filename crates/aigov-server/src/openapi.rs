@@ -69,6 +69,7 @@ impl Modify for Security {
         risks::list_controls, risks::create_control, risks::update_control, risks::delete_control, risks::list_actions, risks::create_action, risks::update_action,
         risks::list_acceptances, risks::request_acceptance, risks::get_acceptance, risks::decide_acceptance, risks::withdraw_acceptance, risks::overdue, risks::dashboard,
         incidents::list, incidents::create, incidents::get, incidents::update, incidents::add_timeline, incidents::close, incidents::reopen, incidents::root_cause_risk,
+        reports::generate,
         evidence::list, evidence::create_link, evidence::upload, evidence::get, evidence::content, evidence::delete, evidence::attach, evidence::detach,
         crate::openapi_json,
     ),
@@ -92,6 +93,7 @@ impl Modify for Security {
         (name = "incidents", description = "Incidents (INC-n) and reporting deadlines"),
         (name = "evidence", description = "Evidence files and links (EV-n)"),
         (name = "gates", description = "Lifecycle stage gates"),
+        (name = "reports", description = "Reports (HTML, Markdown, CSV, JSON, PDF) recorded in the audit log"),
         (name = "health", description = "Liveness"),
     )
 )]

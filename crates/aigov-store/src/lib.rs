@@ -22,6 +22,7 @@
 //!   overdue work, dashboard aggregates.
 //! - [`incidents`] — incidents, timelines, reporting deadlines, close-out.
 //! - [`evidence`] — evidence files (content-addressed blobs) and links, attachments.
+//! - [`reports`] — the `report.generated` audit event and finding it again (report verify).
 
 pub mod audit_log;
 pub mod catalogs;
@@ -32,6 +33,7 @@ pub mod evidence;
 pub mod governance;
 pub mod incidents;
 pub mod inventory;
+pub mod reports;
 pub mod risks;
 pub mod users;
 

@@ -6,6 +6,7 @@ mod admin;
 mod catalog;
 mod gov;
 mod probe;
+mod report;
 mod scan;
 
 use std::path::Path;

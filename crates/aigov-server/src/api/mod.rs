@@ -8,6 +8,7 @@ pub mod health;
 pub mod incidents;
 pub mod inventory;
 pub mod links;
+pub mod reports;
 pub mod risks;
 pub mod tokens;
 pub mod users;

@@ -243,6 +243,7 @@ fn endpoints() -> Vec<Endpoint> {
         ("POST", "/api/v1/acceptances/nope/withdraw", AcceptanceRequest, "/api/v1/acceptances/{id}/withdraw", None),
         ("GET", "/api/v1/overdue", RiskRead, "/api/v1/overdue", None),
         ("GET", "/api/v1/dashboard", RiskRead, "/api/v1/dashboard", None),
+        ("GET", "/api/v1/reports/register?format=json", ReportGenerate, "/api/v1/reports/{kind}", None),
         ("GET", "/api/v1/incidents", RiskRead, "/api/v1/incidents", None),
         ("POST", "/api/v1/incidents", IncidentWrite, "/api/v1/incidents", Some(incident)),
         ("GET", "/api/v1/incidents/INC-1", RiskRead, "/api/v1/incidents/{id}", None),

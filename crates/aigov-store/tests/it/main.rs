@@ -8,6 +8,7 @@ mod catalogs;
 mod governance;
 mod identity;
 mod inventory;
+mod reports;
 
 use std::sync::Arc;
 
