@@ -10,6 +10,7 @@ mod config;
 mod lifecycle;
 mod openapi;
 mod permissions;
+mod ui;
 
 use std::sync::Arc;
 
