@@ -174,8 +174,11 @@ pub async fn logout(State(s): State<AppState>, c: Ctx) -> UiResult {
 
 /// `GET /lang/{zh|en}?next=…`: remembers the language for a year and goes back.
 pub async fn switch_lang(Path(lang): Path<String>, Query(q): Query<NextParam>) -> Response {
+    // The login page itself is a fine place to come back to here.
     let next = match q.next.as_deref() {
-        Some(n) if is_local_path(n) || n.starts_with("/login") => n.to_string(),
+        Some(n) if is_local_path(n) || is_local_path(&n.replacen("/login", "/x", 1)) => {
+            n.to_string()
+        }
         _ => "/".into(),
     };
     let mut r = redirect(&next);

@@ -235,6 +235,12 @@ fn finish(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
     );
+    // Not `no-referrer` (the API's): with it, browsers send `Origin: null` on form posts,
+    // which the same-origin check must refuse. `same-origin` sends nothing to other sites.
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     r
 }
 

@@ -597,7 +597,7 @@ pub fn heatmap(c: &Ctx, m: &Methodology, counts: &[(i64, i64, i64)]) -> Heatmap 
             cells.push(HeatCell {
                 x: LEFT + (i - 1) * CELL,
                 y: 8 + (nl - l) * CELL,
-                ink: if fill.eq_ignore_ascii_case("#f9a825") {
+                ink: if n == 0 || fill.eq_ignore_ascii_case("#f9a825") {
                     "#1a1a1a"
                 } else {
                     "#ffffff"

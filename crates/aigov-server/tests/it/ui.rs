@@ -224,6 +224,7 @@ async fn every_page_renders_for_the_roles_that_may_see_it_and_403_for_the_others
                     .contains("script-src 'self'"),
                 "{path}: CSP"
             );
+            assert_eq!(p.header("referrer-policy"), "same-origin", "{path}");
             assert!(p.header("content-type").starts_with("text/html"), "{path}");
             if allowed(role, perm) {
                 assert_eq!(p.status, StatusCode::OK, "{path} as {role}: {}", p.body);
@@ -239,6 +240,21 @@ async fn every_page_renders_for_the_roles_that_may_see_it_and_403_for_the_others
             }
         }
     }
+}
+
+#[tokio::test]
+async fn every_page_renders_on_postgresql_too() {
+    let Some(a) = crate::pg_app().await else {
+        return;
+    };
+    seed(&a).await;
+    for (path, _, text) in pages() {
+        let p = get(&a, path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}: {}", p.body);
+        assert!(p.body.contains(text), "{path}: no {text:?}");
+    }
+    let csv = get(&a, "/risks?format=csv").await;
+    assert_eq!(csv.body.lines().count(), 3);
 }
 
 #[tokio::test]
