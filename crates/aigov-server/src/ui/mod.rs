@@ -72,6 +72,10 @@ pub fn routes() -> Router<AppState> {
             "/systems/{id}/risks/new",
             get(risks::new_form).post(risks::create),
         )
+        .route(
+            "/checklist-items/{id}/status",
+            post(systems::checklist_status),
+        )
         .route("/risks", get(risks::list))
         .route("/risks/bulk", post(risks::bulk))
         .route("/risks/{id}", get(risks::detail))

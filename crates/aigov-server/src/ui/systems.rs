@@ -5,6 +5,7 @@
 use aigov_core::access::Perm;
 use aigov_core::inventory::{ObjectKind, Stage, SystemStatus, SystemType};
 use aigov_core::records::{Adoption, Blocker, ChecklistItem, Link, Record, StageChange};
+use aigov_core::risk::ChecklistStatus;
 use aigov_store::incidents::IncidentQuery;
 use aigov_store::risks::RiskQuery;
 use askama::Template;
@@ -301,8 +302,141 @@ pub struct AdoptionView {
     pub coverage: String,
     /// Percent (0–100).
     pub percent: f64,
-    /// Checklist rows: (ref, title, status label, evidence refs).
-    pub items: Vec<(String, String, String, String)>,
+    /// Checklist rows.
+    pub items: Vec<ChecklistRow>,
+}
+
+/// A checklist row (also the htmx fragment after an inline status change).
+#[derive(Debug, Clone)]
+pub struct ChecklistRow {
+    /// Item id.
+    pub id: String,
+    /// Catalog item ref.
+    pub item: String,
+    /// Title in the UI language.
+    pub title: String,
+    /// Status word.
+    pub status: String,
+    /// Evidence titles.
+    pub evidence: String,
+    /// Version (for the inline change).
+    pub version: i64,
+}
+
+fn checklist_row(c: &Ctx, i: &ChecklistItem) -> ChecklistRow {
+    let (title, _) = c.pick(
+        i.title.get("zh").and_then(Value::as_str),
+        i.title.get("en").and_then(Value::as_str),
+    );
+    ChecklistRow {
+        id: i.id.clone(),
+        item: i.item_ref.clone(),
+        title,
+        status: i.status.clone(),
+        evidence: i
+            .evidence
+            .iter()
+            .map(|e| e.title.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        version: i.version,
+    }
+}
+
+/// One checklist row, with its inline status form for those who may change it.
+#[derive(Template, Debug)]
+#[template(path = "fragments/checklist_row.html")]
+pub struct ChecklistRowTpl<'a> {
+    /// Context.
+    pub c: &'a Ctx,
+    /// The row.
+    pub i: ChecklistRow,
+    /// Status options.
+    pub statuses: Vec<(&'static str, &'a str)>,
+    /// Where to come back to without htmx.
+    pub back: String,
+    /// An error to show in the row.
+    pub error: String,
+}
+
+/// The inline status change.
+#[derive(Debug, Deserialize)]
+pub struct ChecklistForm {
+    /// New status.
+    #[serde(default)]
+    pub status: String,
+    /// Justification (needed for not-applicable).
+    #[serde(default)]
+    pub justification: String,
+    /// Version read.
+    #[serde(default)]
+    pub version: i64,
+    /// The system page.
+    #[serde(default)]
+    pub back: String,
+}
+
+/// `POST /checklist-items/{id}/status` (htmx: the updated row; else back to the system).
+pub async fn checklist_status(
+    State(s): State<AppState>,
+    c: Ctx,
+    view::Htmx(htmx): view::Htmx,
+    Path(id): Path<String>,
+    Form(f): Form<ChecklistForm>,
+) -> UiResult {
+    let p = c.require(Perm::ChecklistWrite)?;
+    let lib = s.library().await;
+    let status = crate::api::parse_field(
+        "status",
+        &f.status,
+        ChecklistStatus::parse,
+        ChecklistStatus::expected(),
+    )?;
+    let patch = aigov_store::governance::ChecklistPatch {
+        status: Some(status),
+        justification: Some(f.justification.clone()).filter(|j| !j.trim().is_empty()),
+        ..Default::default()
+    };
+    let back = if super::login::is_local_path(&f.back) && f.back.starts_with("/systems/") {
+        f.back.clone()
+    } else {
+        "/systems".into()
+    };
+    let (item, error) = match s
+        .store
+        .update_checklist_item(&p.actor(), &lib, &id, patch, f.version)
+        .await
+    {
+        Ok(i) => (i, String::new()),
+        Err(e) => {
+            let e = crate::error::ApiError::from(e);
+            if !htmx {
+                return Err(e.into());
+            }
+            let msg = FieldErrors::from_api(c.lang, e)?
+                .0
+                .into_iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            (s.store.get_checklist_item(&lib, &id).await?, msg)
+        }
+    };
+    if !htmx {
+        return Ok(redirect(&back));
+    }
+    render(&ChecklistRowTpl {
+        i: checklist_row(&c, &item),
+        statuses: view::options(
+            &c,
+            "checklist_status",
+            ChecklistStatus::ALL,
+            ChecklistStatus::as_str,
+        ),
+        back,
+        error,
+        c: &c,
+    })
 }
 
 /// A history line.
@@ -336,6 +470,9 @@ struct DetailTpl<'a> {
     incidents: Vec<(String, String, String, String)>,
     stages: Vec<StageChange>,
     history: Vec<HistoryRow>,
+    statuses: Vec<(&'static str, &'a str)>,
+    back: String,
+    error: String,
 }
 
 /// Recent audit events about one object, newest first.
@@ -395,25 +532,7 @@ async fn adoption_view(s: &AppState, c: &Ctx, sys: &Record, a: &Adoption) -> Ado
             a.coverage.applicable
         ),
         percent: a.coverage.percent,
-        items: items
-            .iter()
-            .map(|i| {
-                let (title, _) = c.pick(
-                    i.title.get("zh").and_then(Value::as_str),
-                    i.title.get("en").and_then(Value::as_str),
-                );
-                (
-                    i.item_ref.clone(),
-                    title,
-                    c.w("checklist_status", &i.status).to_string(),
-                    i.evidence
-                        .iter()
-                        .map(|e| e.title.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
-            })
-            .collect(),
+        items: items.iter().map(|i| checklist_row(c, i)).collect(),
     }
 }
 
@@ -540,6 +659,14 @@ pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -
         incidents,
         stages,
         history,
+        statuses: view::options(
+            &c,
+            "checklist_status",
+            ChecklistStatus::ALL,
+            ChecklistStatus::as_str,
+        ),
+        back: format!("/systems/{}", sys.r#ref),
+        error: String::new(),
         sys_ref: sys.r#ref.clone(),
         sys,
         c: &c,

@@ -242,6 +242,102 @@ async fn every_page_renders_for_the_roles_that_may_see_it_and_403_for_the_others
     }
 }
 
+/// Every form action: path, the permission it needs, and a body.
+fn actions() -> Vec<(&'static str, Perm, &'static str)> {
+    use Perm::*;
+    vec![
+        (
+            "/systems",
+            InventoryWrite,
+            "name=From+a+form&system_type=other",
+        ),
+        (
+            "/systems/SYS-1/stage",
+            InventoryStage,
+            "to=design-develop&reason=x&version=1",
+        ),
+        ("/systems/SYS-1/risks/new", RiskWrite, "title=From+a+form"),
+        (
+            "/risks/bulk",
+            RiskWrite,
+            "ids=RISK-2&action=assign&owner_id=",
+        ),
+        (
+            "/risks/RISK-2/assess",
+            RiskAssess,
+            "kind=current&likelihood=1&impact=1&rationale=x",
+        ),
+        (
+            "/risks/RISK-2/treatment",
+            RiskWrite,
+            "decision=mitigate&rationale=x&version=1",
+        ),
+        (
+            "/risks/RISK-2/status",
+            RiskWrite,
+            "to=closed&reason=x&version=1",
+        ),
+        (
+            "/risks/RISK-1/acceptance",
+            AcceptanceRequest,
+            "rationale=x&expires_on=2027-01-01",
+        ),
+        (
+            "/incidents",
+            IncidentWrite,
+            "title=x&severity=low&detected_at=2026-11-20T08%3A00",
+        ),
+        (
+            "/evidence",
+            EvidenceWrite,
+            "title=x&url=https%3A%2F%2Fexample.org",
+        ),
+        (
+            "/admin/users",
+            UserManage,
+            "username=u&role=viewer&password=x",
+        ),
+        (
+            "/admin/methodologies/preview",
+            MethodologyManage,
+            "id=aigov-5x5",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_action_is_refused_to_roles_without_its_permission() {
+    let a = app().await;
+    seed(&a).await;
+    for (path, perm, body) in actions() {
+        for role in Role::ALL {
+            let auth = format!("Bearer {}", a.token(role));
+            let p = req(
+                &a,
+                "POST",
+                path,
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                body,
+            )
+            .await;
+            if allowed(role, perm) {
+                assert_ne!(
+                    p.status,
+                    StatusCode::FORBIDDEN,
+                    "{path} as {role}: {}",
+                    p.body
+                );
+                assert!(!p.status.is_server_error(), "{path} as {role}: {}", p.body);
+            } else {
+                assert_eq!(p.status, StatusCode::FORBIDDEN, "{path} as {role}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_page_renders_on_postgresql_too() {
     let Some(a) = crate::pg_app().await else {
@@ -820,6 +916,80 @@ async fn the_governance_loop_runs_through_the_forms() {
     assert!(v.body.contains("The chain is intact"), "{}", v.body);
     let v = get_cookie_page(&a, &cookie, "/audit/verify").await;
     assert!(v.body.contains("The chain is intact") && v.body.contains("<html"));
+}
+
+#[tokio::test]
+async fn checklist_status_changes_inline_with_htmx() {
+    let a = app().await;
+    seed(&a).await;
+    let (s, _) = a
+        .call(
+            Role::Admin,
+            "POST",
+            "/api/v1/systems/SYS-1/adoptions",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, cl) = a
+        .call(
+            Role::Viewer,
+            "GET",
+            "/api/v1/systems/SYS-1/checklists/tc260-aisgf",
+            None,
+        )
+        .await;
+    let item = &cl.as_array().unwrap()[0];
+    let id = item["id"].as_str().unwrap();
+    let page = get(&a, "/systems/SYS-1").await;
+    assert!(
+        page.body
+            .contains(&format!("hx-post=\"/checklist-items/{id}/status\""))
+    );
+    let viewer = get_as(&a, Role::Viewer, "/systems/SYS-1", "en").await;
+    assert!(!viewer.body.contains("/checklist-items/"));
+    let (cookie, csrf) = login(&a, "assessor").await;
+    let uri = format!("/checklist-items/{id}/status");
+    let v = item["version"].as_i64().unwrap();
+    let hx = |body: String| {
+        let (a, cookie, csrf, uri) = (&a, &cookie, &csrf, &uri);
+        async move {
+            req(
+                a,
+                "POST",
+                uri,
+                &[
+                    ("cookie", cookie),
+                    ("x-csrf-token", csrf),
+                    ("hx-request", "true"),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                &body,
+            )
+            .await
+        }
+    };
+    let r = hx(format!(
+        "status=compliant&version={v}&back=%2Fsystems%2FSYS-1"
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.starts_with(&format!("<tr id=\"cl-{id}\">")));
+    assert!(r.body.contains("value=\"compliant\" selected"));
+    // Not applicable needs a justification: the row comes back with the error, unchanged.
+    let r = hx(format!("status=not-applicable&version={}", v + 1)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("class=\"ferr\""), "{}", r.body);
+    assert!(r.body.contains("value=\"compliant\" selected"));
+    let (_, after) = a
+        .call(
+            Role::Viewer,
+            "GET",
+            &format!("/api/v1/checklist-items/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(after["status"], "compliant");
 }
 
 #[tokio::test]
