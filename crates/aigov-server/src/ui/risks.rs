@@ -491,12 +491,21 @@ async fn risk_page(
             .unwrap_or("")
             .to_string()
     };
+    let owner = match d("owner_id") {
+        o if o.is_empty() || !c.can("user_read") => o,
+        o => s
+            .store
+            .get_user(&o)
+            .await
+            .map(|u| format!("{} ({})", u.display_name, u.username))
+            .unwrap_or(o),
+    };
     let fields = vec![
         (c.t("risk.description"), d("description")),
         (c.t("risk.cause"), d("cause")),
         (c.t("risk.consequence"), d("consequence")),
         (c.t("system.stage"), c.w("stage", &d("stage")).to_string()),
-        (c.t("col.owner"), d("owner_id")),
+        (c.t("col.owner"), owner),
         (
             c.t("risk.inherent"),
             grade_label(c, &m, r.inherent_level.as_deref()),

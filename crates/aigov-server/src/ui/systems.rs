@@ -714,3 +714,15 @@ pub async fn stage(
     let r = move_stage(&s, p, &id, to, &f.reason, over, f.version).await?;
     Ok(redirect(&format!("/systems/{}", r.r#ref)))
 }
+
+/// `POST /systems/{ref}/adopt`: adopts the frameworks the adoption rules pick for the system
+/// (the same as `POST /api/v1/systems/{id}/adoptions` with no catalog).
+pub async fn adopt_defaults(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -> UiResult {
+    let p = c.require(Perm::ChecklistWrite)?;
+    let lib = s.library().await;
+    s.store
+        .adopt_defaults(&p.actor(), &lib, &s.rules, &id)
+        .await?;
+    let sys = s.store.get_object(ObjectKind::System, &id).await?;
+    Ok(redirect(&format!("/systems/{}", sys.r#ref)))
+}

@@ -786,6 +786,10 @@ async fn bulk_actions_close_and_assign_the_selected_risks() {
         .call(Role::Viewer, "GET", "/api/v1/risks/RISK-2", None)
         .await;
     assert_eq!(r2["data"]["owner_id"].as_str(), Some(viewer_id.as_str()));
+    let page = get(&a, "/risks/RISK-2").await;
+    assert!(page.body.contains("(viewer)"), "owner shown by name");
+    let reg = get(&a, "/risks?q=Over-trust").await;
+    assert!(reg.body.contains("<td>viewer</td>"), "{}", reg.body);
     // Viewers may not.
     let (vc, vcsrf) = login(&a, "viewer").await;
     let r = post_form(
