@@ -105,6 +105,13 @@ async function main() {
     await expectText("Risk heat map");
     await shot("dashboard-empty");
 
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => document.activeElement && document.activeElement.className);
+    if (focused !== "skip") fail(`first Tab focused ${JSON.stringify(focused)}, not the skip link`);
+    await page.keyboard.press("Enter");
+    if (!page.url().endsWith("#main")) fail(`skip link went to ${page.url()}`);
+
     // 3. Register a system.
     await page.goto(`${base}/systems/new`);
     await page.fill("#name", "Customer assistant");
@@ -140,6 +147,9 @@ async function main() {
     await page.check("input[name=ids][value='RISK-1']");
     if (!(await page.isVisible("#bulk"))) fail("the bulk bar did not appear after selecting a row");
     await shot("register-filtered-selected");
+    // Usable at 1280 px: nothing wider than the window.
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (width > 1280) fail(`the register is ${width}px wide at a 1280px window`);
 
     // 7. The dashboard's heat map counts the assessed risk.
     await page.goto(`${base}/`);

@@ -488,6 +488,21 @@ async fn get_cookie_page(a: &App, cookie: &str, uri: &str) -> Page {
 }
 
 #[tokio::test]
+async fn an_idle_session_expires_and_pages_go_back_to_the_login_form() {
+    let a = app().await;
+    let (cookie, _) = login(&a, "viewer").await;
+    a.clock.advance(29 * 60);
+    assert_eq!(
+        get_cookie_page(&a, &cookie, "/risks").await.status,
+        StatusCode::OK
+    );
+    a.clock.advance(31 * 60);
+    let p = get_cookie_page(&a, &cookie, "/risks").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.header("location"), "/login?next=%2Frisks");
+}
+
+#[tokio::test]
 async fn state_changing_requests_need_the_csrf_token_from_a_field_or_the_htmx_header() {
     let a = app().await;
     let (cookie, csrf) = login(&a, "admin").await;
