@@ -146,6 +146,8 @@ async function main() {
     await page.waitForSelector("#register >> text=RISK-1");
     await page.check("input[name=ids][value='RISK-1']");
     if (!(await page.isVisible("#bulk"))) fail("the bulk bar did not appear after selecting a row");
+    const selText = await page.textContent("#bulk .sel-count");
+    if (selText.trim() !== "1 selected") fail(`selection count reads ${JSON.stringify(selText)}`);
     await shot("register-filtered-selected");
     // Usable at 1280 px: nothing wider than the window.
     const width = await page.evaluate(() => document.documentElement.scrollWidth);

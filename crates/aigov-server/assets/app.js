@@ -19,7 +19,7 @@
     var n = selected().length;
     bar.hidden = n === 0;
     var count = bar.querySelector(".sel-count");
-    if (count) count.textContent = n > 0 ? String(n) + " ✓" : "";
+    if (count) count.textContent = n > 0 ? (count.dataset.template || "{n}").replace("{n}", String(n)) : "";
   }
   function wireBulk(root) {
     var all = root.querySelector ? root.querySelector("#select-all") : null;

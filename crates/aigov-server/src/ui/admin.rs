@@ -19,6 +19,10 @@ use crate::api::tokens::revoke_checked;
 pub struct UserRow {
     /// Username.
     pub username: String,
+    /// Role word.
+    pub role_id: &'static str,
+    /// Version (for the change form).
+    pub version: i64,
     /// Display name.
     pub display_name: String,
     /// Role label.
@@ -69,6 +73,8 @@ async fn users_page(
         .into_iter()
         .map(|u| UserRow {
             role: c.w("role", u.role.as_str()).to_string(),
+            role_id: u.role.as_str(),
+            version: u.version,
             username: u.username,
             display_name: u.display_name,
             disabled: u.disabled,
@@ -138,6 +144,45 @@ pub async fn create_user(State(s): State<AppState>, c: Ctx, Form(f): Form<UserFo
             users_page(&s, &c, StatusCode::UNPROCESSABLE_ENTITY, f, errors).await
         }
     }
+}
+
+/// A change of a user's role or state.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct UserChange {
+    /// New role.
+    #[serde(default)]
+    pub role: String,
+    /// `disabled` / `active`.
+    #[serde(default)]
+    pub state: String,
+    /// Version read.
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// `POST /admin/users/{username}`: changes a user's role and whether they may log in.
+pub async fn update_user(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<UserChange>,
+) -> UiResult {
+    let p = c.require(Perm::UserManage)?;
+    let role = crate::api::parse_field(
+        "role",
+        &f.role,
+        Role::parse,
+        Role::ALL.map(|r| r.as_str()).join(", "),
+    )?;
+    let patch = aigov_store::users::UserPatch {
+        role: Some(role),
+        disabled: Some(f.state == "disabled"),
+        display_name: None,
+    };
+    s.store
+        .update_user(&p.actor(), &id, patch, f.version)
+        .await?;
+    Ok(redirect("/admin/users"))
 }
 
 /// A token row.

@@ -91,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(incidents::detail))
         .route("/evidence", get(evidence::list).post(evidence::create))
         .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}", post(admin::update_user))
         .route("/admin/tokens", get(admin::tokens))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/methodologies", get(admin::methodologies))

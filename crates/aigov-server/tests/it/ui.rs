@@ -918,6 +918,29 @@ async fn the_governance_loop_runs_through_the_forms() {
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post_form(
+        &a,
+        &cookie,
+        "/admin/users",
+        &format!("_csrf={csrf}&username=newbie&display_name=New&role=viewer&password=a+long+enough+password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post_form(
+        &a,
+        &cookie,
+        "/admin/users/newbie",
+        &format!("_csrf={csrf}&role=assessor&state=disabled&version=1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, u) = a
+        .call(Role::Admin, "GET", "/api/v1/users/newbie", None)
+        .await;
+    assert_eq!(
+        (u["role"].as_str(), u["disabled"].as_bool()),
+        (Some("assessor"), Some(true))
+    );
     let audit = get_cookie_page(&a, &cookie, "/audit").await;
     assert!(
         audit.body.contains("risk.assess") || audit.body.contains("risk."),
