@@ -285,7 +285,7 @@ struct DetailTpl<'a> {
 pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -> UiResult {
     c.require(Perm::RiskRead)?;
     let inc = s.store.get_incident(&id).await?;
-    let history = history(&s, &c, &inc.id).await;
+    let history = history(&s, &c, "incident", &inc.id).await;
     let fields = vec![
         (c.t("incident.description"), d(&inc, "description")),
         (

@@ -483,7 +483,7 @@ async fn risk_page(
     let acceptances: Vec<Acceptance> = s.store.list_acceptances(&r.id).await?;
     let evidence = s.store.evidence_for("risk", &r.id).await?;
     let incidents = s.store.incidents_of_risk(&r.id).await?;
-    let history = history(s, c, &r.id).await;
+    let history = history(s, c, "risk", &r.id).await;
     let d = |k: &str| {
         r.data
             .get(k)

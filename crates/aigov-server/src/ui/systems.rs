@@ -475,12 +475,14 @@ struct DetailTpl<'a> {
     error: String,
 }
 
-/// Recent audit events about one object, newest first.
-pub async fn history(s: &AppState, c: &Ctx, object_id: &str) -> Vec<HistoryRow> {
+/// Recent audit events about one object, newest first (for those who may read the audit log).
+/// Filters on the object's type too, so the `(object_type, object_id)` index serves it.
+pub async fn history(s: &AppState, c: &Ctx, object_type: &str, object_id: &str) -> Vec<HistoryRow> {
     if !c.can("audit_read") {
         return Vec::new();
     }
     let q = aigov_store::audit_log::AuditQuery {
+        object_type: Some(object_type.to_string()),
         object_id: Some(object_id.to_string()),
         desc: true,
         limit: 50,
@@ -613,7 +615,7 @@ pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -
             .collect();
     }
     let stages = s.store.stage_history(&sys.id).await?;
-    let history = history(&s, &c, &sys.id).await;
+    let history = history(&s, &c, "system", &sys.id).await;
     let fields = vec![
         (
             c.t("system.type"),

@@ -866,6 +866,9 @@ async fn the_governance_loop_runs_through_the_forms() {
     let page = get_cookie_page(&a, &cookie, "/risks/RISK-1").await;
     assert!(page.body.contains("4 × 4") && page.body.contains("pilot data"));
     assert!(page.body.contains("Will be recorded as user:admin"));
+    // Its audit trail, newest first, on the page.
+    let trail = &page.body[page.body.find("Audit trail").unwrap()..];
+    assert!(trail.find("risk.assess").unwrap() < trail.find("risk.create").unwrap());
     let dash = get_cookie_page(&a, &cookie, "/").await;
     assert!(
         dash.body
