@@ -84,6 +84,7 @@ pub fn routes() -> Router<AppState> {
         .route("/risks/{id}/treatment", post(risks::treatment))
         .route("/risks/{id}/status", post(risks::status))
         .route("/risks/{id}/acceptance", post(risks::request_acceptance))
+        .route("/acceptances/{id}/decision", post(risks::decide_acceptance))
         .route("/catalogs", get(catalogs::list))
         .route("/catalogs/{id}", get(catalogs::detail))
         .route("/crosswalk", get(catalogs::crosswalk))

@@ -423,6 +423,72 @@ pub async fn bulk(
     ))
 }
 
+/// An acceptance request as shown.
+#[derive(Debug, Clone)]
+pub struct AcceptanceRow {
+    /// Id (for the decision form).
+    pub id: String,
+    /// Status label.
+    pub status: String,
+    /// Awaiting a decision.
+    pub pending: bool,
+    /// Why.
+    pub rationale: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// Who decided.
+    pub decided_by: String,
+    /// The decision's note.
+    pub note: String,
+    /// Until.
+    pub expires: String,
+    /// The role that must decide.
+    pub required_role: String,
+}
+
+/// A decision on an acceptance request.
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    /// `approve` or `reject`.
+    #[serde(default)]
+    pub decision: String,
+    /// Why (recorded).
+    #[serde(default)]
+    pub note: String,
+    /// The risk page to return to.
+    #[serde(default)]
+    pub risk: String,
+}
+
+/// `POST /acceptances/{id}/decision`: approve or reject (the store checks the decider's role
+/// against the level's approver and that nobody decides their own request).
+pub async fn decide_acceptance(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> UiResult {
+    let p = c.require(Perm::AcceptanceDecide)?.clone();
+    let risk = f.risk.clone();
+    let run = async {
+        let approve = match f.decision.as_str() {
+            "approve" => true,
+            "reject" => false,
+            _ => {
+                return Err(ApiError::invalid(vec![FieldError::new(
+                    "decision",
+                    "must be approve or reject",
+                )]));
+            }
+        };
+        s.store
+            .decide_acceptance(&p.actor(), p.role, &id, approve, &f.note)
+            .await?;
+        Ok(s.store.get_risk(&risk).await?)
+    };
+    act(&s, &c, &risk, run).await
+}
+
 /// An assessment row.
 #[derive(Debug, Clone)]
 pub struct AssessmentRow {
@@ -459,7 +525,7 @@ struct RiskTpl<'a> {
     treatment: String,
     controls: Vec<(String, String, String)>,
     actions: Vec<(String, String, bool)>,
-    acceptances: Vec<(String, String, String, String, String)>,
+    acceptances: Vec<AcceptanceRow>,
     evidence: Vec<EvidenceSummary>,
     incidents: Vec<(String, String, String)>,
     history: Vec<HistoryRow>,
@@ -606,14 +672,16 @@ async fn risk_page(
             .collect(),
         acceptances: acceptances
             .iter()
-            .map(|a| {
-                (
-                    c.w("acceptance_status", &a.status).to_string(),
-                    a.rationale.clone(),
-                    a.requested_by.clone(),
-                    a.decided_by.clone().unwrap_or_default(),
-                    view::when(&a.expires_at),
-                )
+            .map(|a| AcceptanceRow {
+                id: a.id.clone(),
+                status: c.w("acceptance_status", &a.status).to_string(),
+                pending: a.status == "pending",
+                rationale: a.rationale.clone(),
+                requested_by: a.requested_by.clone(),
+                decided_by: a.decided_by.clone().unwrap_or_default(),
+                note: a.decision_note.clone().unwrap_or_default(),
+                expires: view::when(&a.expires_at),
+                required_role: c.w("role", &a.required_role).to_string(),
             })
             .collect(),
         evidence,

@@ -964,6 +964,67 @@ async fn the_governance_loop_runs_through_the_forms() {
 }
 
 #[tokio::test]
+async fn a_risk_is_accepted_through_a_request_and_a_decision_with_reasons() {
+    let a = app().await;
+    seed(&a).await;
+    let (rm, rm_csrf) = login(&a, "risk-manager").await;
+    let r = post_form(
+        &a,
+        &rm,
+        "/risks/RISK-1/acceptance",
+        &format!("_csrf={rm_csrf}&rationale=compensating+controls&expires_on=2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, acc) = a
+        .call(
+            Role::Viewer,
+            "GET",
+            "/api/v1/risks/RISK-1/acceptances",
+            None,
+        )
+        .await;
+    let id = acc[0]["id"].as_str().unwrap().to_string();
+    // The approver sees who will be recorded and which role must decide.
+    let (admin, admin_csrf) = login(&a, "admin").await;
+    let page = get_cookie_page(&a, &admin, "/risks/RISK-1").await;
+    assert!(
+        page.body
+            .contains(&format!("action=\"/acceptances/{id}/decision\""))
+    );
+    assert!(
+        page.body.contains("Needs approval by Admin"),
+        "{}",
+        page.body
+    );
+    // A risk manager may not decide a level that needs an admin.
+    let r = post_form(
+        &a,
+        &rm,
+        &format!("/acceptances/{id}/decision"),
+        &format!("_csrf={rm_csrf}&decision=approve&note=fine&risk=RISK-1"),
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    let r = post_form(
+        &a,
+        &admin,
+        &format!("/acceptances/{id}/decision"),
+        &format!(
+            "_csrf={admin_csrf}&decision=approve&note=within+appetite+until+the+fix&risk=RISK-1"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, risk) = a
+        .call(Role::Viewer, "GET", "/api/v1/risks/RISK-1", None)
+        .await;
+    assert_eq!(risk["status"], "accepted");
+    let page = get_cookie_page(&a, &admin, "/risks/RISK-1").await;
+    assert!(page.body.contains("within appetite until the fix"));
+}
+
+#[tokio::test]
 async fn checklist_status_changes_inline_with_htmx() {
     let a = app().await;
     seed(&a).await;
