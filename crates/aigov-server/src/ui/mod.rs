@@ -83,6 +83,7 @@ pub fn routes() -> Router<AppState> {
         .route("/risks/{id}/assess", post(risks::assess))
         .route("/risks/{id}/treatment", post(risks::treatment))
         .route("/risks/{id}/status", post(risks::status))
+        .route("/risks/{id}/controls", post(risks::create_control))
         .route("/risks/{id}/acceptance", post(risks::request_acceptance))
         .route("/acceptances/{id}/decision", post(risks::decide_acceptance))
         .route("/catalogs", get(catalogs::list))

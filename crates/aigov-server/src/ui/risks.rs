@@ -489,6 +489,42 @@ pub async fn decide_acceptance(
     act(&s, &c, &risk, run).await
 }
 
+/// A new control.
+#[derive(Debug, Deserialize)]
+pub struct ControlForm {
+    /// Catalog measure it comes from (`catalog@version:ref`), optional.
+    #[serde(default)]
+    pub source: String,
+    /// Title (defaults to the measure's).
+    #[serde(default)]
+    pub title: String,
+    /// Due date.
+    #[serde(default)]
+    pub due_date: String,
+}
+
+/// `POST /risks/{ref}/controls`.
+pub async fn create_control(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<ControlForm>,
+) -> UiResult {
+    let p = c.require(Perm::RiskWrite)?.clone();
+    let run = async {
+        let input: aigov_core::risk::ControlInput = serde_json::from_value(json!({
+            "source": some(&Some(f.source.clone())),
+            "title": f.title.trim(),
+            "due_date": some(&Some(f.due_date.clone())),
+        }))
+        .map_err(|e| ApiError::invalid(vec![FieldError::new("title", e.to_string())]))?;
+        let lib = s.library().await;
+        s.store.create_control(&p.actor(), &lib, &id, input).await?;
+        Ok(s.store.get_risk(&id).await?)
+    };
+    act(&s, &c, &id, run).await
+}
+
 /// An assessment row.
 #[derive(Debug, Clone)]
 pub struct AssessmentRow {

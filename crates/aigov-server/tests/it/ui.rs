@@ -888,6 +888,24 @@ async fn the_governance_loop_runs_through_the_forms() {
     let r = post_form(
         &a,
         &cookie,
+        "/risks/RISK-1/controls",
+        &format!("_csrf={csrf}&source=&title=&due_date="),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = post_form(
+        &a,
+        &cookie,
+        "/risks/RISK-1/controls",
+        &format!("_csrf={csrf}&title=Re-weight+the+training+data&due_date=2026-12-31"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = get_cookie_page(&a, &cookie, "/risks/RISK-1").await;
+    assert!(page.body.contains("Re-weight the training data"));
+    let r = post_form(
+        &a,
+        &cookie,
         "/risks/RISK-1/acceptance",
         &format!("_csrf={csrf}&rationale=&expires_on=2027-01-01"),
     )
