@@ -69,6 +69,8 @@ pub fn routes() -> Router<AppState> {
         .route("/systems/{id}", get(systems::detail))
         .route("/systems/{id}/stage", post(systems::stage))
         .route("/systems/{id}/adopt", post(systems::adopt_defaults))
+        .route("/systems/{id}/identify", post(systems::identify))
+        .route("/candidates/{id}/decision", post(systems::decide_candidate))
         .route(
             "/systems/{id}/risks/new",
             get(risks::new_form).post(risks::create),

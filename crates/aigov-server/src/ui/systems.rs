@@ -466,6 +466,7 @@ struct DetailTpl<'a> {
     adoptions: Vec<AdoptionView>,
     rows: Vec<RiskRow>,
     bulk: bool,
+    candidates: Vec<CandidateRow>,
     risk_total: String,
     incidents: Vec<(String, String, String, String)>,
     stages: Vec<StageChange>,
@@ -657,6 +658,11 @@ pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -
         adoptions,
         rows: risks,
         bulk: false,
+        candidates: if can_risks {
+            candidates(&s, &c, &sys).await
+        } else {
+            Vec::new()
+        },
         risk_total: view::group(risk_total),
         incidents,
         stages,
@@ -727,4 +733,97 @@ pub async fn adopt_defaults(State(s): State<AppState>, c: Ctx, Path(id): Path<St
         .await?;
     let sys = s.store.get_object(ObjectKind::System, &id).await?;
     Ok(redirect(&format!("/systems/{}", sys.r#ref)))
+}
+
+/// A pending candidate risk.
+#[derive(Debug, Clone)]
+pub struct CandidateRow {
+    /// Id.
+    pub id: String,
+    /// The taxonomy item (`catalog@version:ref`).
+    pub item: String,
+    /// Its title.
+    pub title: String,
+    /// Why the rules propose it.
+    pub reason: String,
+}
+
+/// Pending candidates of a system.
+async fn candidates(s: &AppState, c: &Ctx, sys: &Record) -> Vec<CandidateRow> {
+    let lib = s.library().await;
+    let text = |v: &Value| {
+        c.pick(
+            v.get("zh").and_then(Value::as_str),
+            v.get("en").and_then(Value::as_str),
+        )
+        .0
+    };
+    s.store
+        .list_candidates(&lib, &sys.id, Some("pending"))
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|x| CandidateRow {
+            id: x.id.clone(),
+            item: x.item.clone(),
+            title: text(&x.item_title),
+            reason: text(&x.reason),
+        })
+        .collect()
+}
+
+/// `POST /systems/{ref}/identify`: runs the identification rules (new candidates appear on the
+/// page, to be accepted or rejected with a reason).
+pub async fn identify(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -> UiResult {
+    let p = c.require(Perm::RiskWrite)?;
+    let lib = s.library().await;
+    s.store.identify(&p.actor(), &lib, &s.rules, &id).await?;
+    let sys = s.store.get_object(ObjectKind::System, &id).await?;
+    Ok(redirect(&format!("/systems/{}#candidates", sys.r#ref)))
+}
+
+/// A decision on a candidate.
+#[derive(Debug, Deserialize)]
+pub struct CandidateForm {
+    /// `accept` or `reject`.
+    #[serde(default)]
+    pub decision: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+    /// The system page to return to.
+    #[serde(default)]
+    pub system: String,
+}
+
+/// `POST /candidates/{id}/decision`: accepting registers the risk (and opens it).
+pub async fn decide_candidate(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<CandidateForm>,
+) -> UiResult {
+    let p = c.require(Perm::RiskWrite)?;
+    let accept = crate::api::parse_field(
+        "decision",
+        &f.decision,
+        |d| match d {
+            "accept" => Some(true),
+            "reject" => Some(false),
+            _ => None,
+        },
+        "accept, reject".into(),
+    )?;
+    let lib = s.library().await;
+    let (_, risk) = s
+        .store
+        .decide_candidate(&p.actor(), &lib, &id, accept, &f.reason)
+        .await?;
+    Ok(match risk {
+        Some(r) => redirect(&format!("/risks/{}", r.r#ref)),
+        None => {
+            let sys = s.store.get_object(ObjectKind::System, &f.system).await?;
+            redirect(&format!("/systems/{}#candidates", sys.r#ref))
+        }
+    })
 }

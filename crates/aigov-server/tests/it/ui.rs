@@ -1043,6 +1043,48 @@ async fn a_risk_is_accepted_through_a_request_and_a_decision_with_reasons() {
 }
 
 #[tokio::test]
+async fn identification_proposes_candidates_that_are_decided_with_reasons() {
+    let a = app().await;
+    let (s, _) = a
+        .call(Role::Admin, "POST", "/api/v1/systems", Some(json!({"name": "Public chatbot", "system_type": "generative", "public_facing": true, "tc260_roles": ["service-provider"], "lifecycle_stage": "design-develop"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (cookie, csrf) = login(&a, "assessor").await;
+    let page = get_cookie_page(&a, &cookie, "/systems/SYS-1").await;
+    assert!(page.body.contains("Run identification"));
+    let r = post_form(
+        &a,
+        &cookie,
+        "/systems/SYS-1/identify",
+        &format!("_csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = get_cookie_page(&a, &cookie, "/systems/SYS-1").await;
+    let pat = "action=\"/candidates/";
+    let i = page.body.find(pat).expect("a candidate to decide");
+    let rest = &page.body[i + pat.len()..];
+    let id = &rest[..rest.find('/').unwrap()];
+    let r = post_form(
+        &a,
+        &cookie,
+        &format!("/candidates/{id}/decision"),
+        &format!("_csrf={csrf}&decision=accept&reason=&system=SYS-1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = post_form(
+        &a,
+        &cookie,
+        &format!("/candidates/{id}/decision"),
+        &format!("_csrf={csrf}&decision=accept&reason=applies+to+our+chat&system=SYS-1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.header("location").starts_with("/risks/RISK-"));
+}
+
+#[tokio::test]
 async fn checklist_status_changes_inline_with_htmx() {
     let a = app().await;
     seed(&a).await;
