@@ -308,3 +308,26 @@ pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -
         c: &c,
     })
 }
+
+/// A timeline entry.
+#[derive(Debug, Deserialize)]
+pub struct TimelineForm {
+    /// What happened.
+    #[serde(default)]
+    pub entry: String,
+}
+
+/// `POST /incidents/{ref}/timeline`.
+pub async fn add_timeline(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<TimelineForm>,
+) -> UiResult {
+    let p = c.require(Perm::IncidentWrite)?;
+    let inc = s
+        .store
+        .add_timeline(&p.actor(), &id, None, &f.entry)
+        .await?;
+    Ok(redirect(&format!("/incidents/{}", inc.r#ref)))
+}

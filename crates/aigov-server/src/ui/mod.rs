@@ -93,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         .route("/crosswalk", get(catalogs::crosswalk))
         .route("/incidents", get(incidents::list).post(incidents::create))
         .route("/incidents/{id}", get(incidents::detail))
+        .route("/incidents/{id}/timeline", post(incidents::add_timeline))
         .route("/evidence", get(evidence::list).post(evidence::create))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{id}", post(admin::update_user))

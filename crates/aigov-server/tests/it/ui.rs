@@ -302,6 +302,39 @@ fn actions() -> Vec<(&'static str, Perm, &'static str)> {
             MethodologyManage,
             "id=aigov-5x5",
         ),
+        (
+            "/checklist-items/x/status",
+            ChecklistWrite,
+            "status=compliant&version=1",
+        ),
+        ("/systems/SYS-1/adopt", ChecklistWrite, ""),
+        (
+            "/admin/users/viewer",
+            UserManage,
+            "role=viewer&state=active&version=99",
+        ),
+        ("/systems/SYS-1/identify", RiskWrite, ""),
+        (
+            "/candidates/x/decision",
+            RiskWrite,
+            "decision=reject&reason=x&system=SYS-1",
+        ),
+        (
+            "/incidents/INC-1/timeline",
+            IncidentWrite,
+            "entry=contained+by+a+filter",
+        ),
+        (
+            "/risks/RISK-2/controls",
+            RiskWrite,
+            "title=Input+filter&due_date=2026-12-31",
+        ),
+        (
+            "/acceptances/x/decision",
+            AcceptanceDecide,
+            "decision=approve&note=x&risk=RISK-1",
+        ),
+        ("/admin/tokens/x/revoke", TokenOwn, ""),
     ]
 }
 
@@ -336,6 +369,12 @@ async fn every_action_is_refused_to_roles_without_its_permission() {
             }
         }
     }
+    // The permitted ones took effect.
+    let inc = get(&a, "/incidents/INC-1").await;
+
+    assert!(inc.body.contains("contained by a filter"));
+    let ctl = get(&a, "/risks/RISK-2").await;
+    assert!(ctl.body.contains("Input filter"));
 }
 
 #[tokio::test]
