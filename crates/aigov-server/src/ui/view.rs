@@ -140,6 +140,11 @@ impl Ctx {
         i18n::tf(self.lang, key, &[(name, &value.to_string())])
     }
 
+    /// An RFC 3339 time as shown (`2026-11-21 09:00`, UTC).
+    pub fn when(&self, t: &str) -> String {
+        when(t)
+    }
+
     /// The label of an enumerated word.
     pub fn w<'a>(&self, group: &str, value: &'a str) -> &'a str {
         i18n::word(self.lang, group, value)
