@@ -1245,11 +1245,37 @@ async fn catalogs_show_bilingual_text_with_a_fallback_marker_and_crosswalks() {
     assert_ne!(zh.body, en.body);
     let s = get(&a, "/catalogs?q=prompt").await;
     assert!(s.body.contains("See mappings"), "{}", s.body);
-    let x = get(&a, "/crosswalk?item=tc260-aisgf%401.0%3A3.1.2").await;
+    let x = get(&a, "/crosswalk?item=tc260-aisgf%401.0%3A3.1.1(c)").await;
+    assert_eq!(x.status, StatusCode::OK);
     assert!(
-        x.status == StatusCode::OK || x.status == StatusCode::NOT_FOUND,
+        x.body.contains("owasp-llm@2025") && x.body.contains("LLM01"),
         "{}",
-        x.status
+        x.body
+    );
+    assert!(x.body.contains("related"));
+    let csv = get(
+        &a,
+        "/crosswalk?item=tc260-aisgf%401.0%3A3.1.1(c)&format=csv",
+    )
+    .await;
+    assert!(
+        csv.body.lines().any(|l| l.contains("owasp-llm@2025,LLM01")),
+        "{}",
+        csv.body
+    );
+    // Text missing in the UI language falls back to the other one, marked.
+    use aigov_server::ui::{Lang, view::pick};
+    assert_eq!(
+        pick(Lang::En, Some("中文"), None),
+        ("中文".to_string(), true)
+    );
+    assert_eq!(
+        pick(Lang::En, Some("中文"), Some("English")),
+        ("English".to_string(), false)
+    );
+    assert_eq!(
+        pick(Lang::Zh, Some(""), Some("English")),
+        ("English".to_string(), true)
     );
     let bad = get(&a, "/crosswalk?item=nope").await;
     assert!(bad.status.is_client_error());
