@@ -1,5 +1,7 @@
 //! Risk-register benchmarks (issue 4): 100,000 risks over 10,000 systems — register list and
-//! filters p95 (goal < 50 ms), dashboard aggregates (goal < 100 ms). On SQLite, and on
+//! filters p95 (goal < 50 ms), dashboard aggregates (goal < 100 ms) — and the web UI's pages
+//! over the same data (issue 7): server time of each page (goal < 100 ms) and its weight, the
+//! HTML plus the CSS and scripts it loads (goal < 200 KB without images). On SQLite, and on
 //! PostgreSQL too with `AIGOV_BENCH_DATABASE_URL=postgres://…` (use a database of its own).
 //!
 //! Run: `cargo bench -p aigov-cli --bench register`. The seeded database is kept under
@@ -278,6 +280,100 @@ async fn bench_backend(label: &str, opts: OpenOptions, data_dir: &Path) {
     }
     if !failed.is_empty() {
         println!("over the goal: {failed:?}");
+    }
+    bench_pages(&app, &token).await;
+}
+
+/// The web UI's pages: server time p50/p95 and weight (HTML + CSS + JS, no images).
+async fn bench_pages(app: &axum::Router, token: &str) {
+    let assets: usize = aigov_server::ui::assets::all()
+        .iter()
+        .map(|a| a.body.len())
+        .sum();
+    let pages: Vec<(&str, UriFn)> = vec![
+        ("dashboard /", Box::new(|_| "/".to_string())),
+        ("register /risks", Box::new(|_| "/risks".to_string())),
+        (
+            "register, page deep",
+            Box::new(|i| format!("/risks?offset={}", 90_000 + (i * 50) % 9_000)),
+        ),
+        (
+            "register filtered",
+            Box::new(|i| {
+                format!(
+                    "/risks?status=assessed&level={}",
+                    ["low", "general", "significant", "major", "extremely-severe"][i % 5]
+                )
+            }),
+        ),
+        (
+            "register ?q=",
+            Box::new(|i| format!("/risks?q=risk%20{:03}", i % 1000)),
+        ),
+        (
+            "risk detail",
+            Box::new(|i| format!("/risks/RISK-{}", 1 + (i * 7919) % RISKS)),
+        ),
+        (
+            "system detail",
+            Box::new(|i| format!("/systems/SYS-{}", 2 + (i * 131) % SYSTEMS)),
+        ),
+        ("systems list", Box::new(|_| "/systems".to_string())),
+        (
+            "catalog browser",
+            Box::new(|_| "/catalogs/tc260-aisgf".to_string()),
+        ),
+        (
+            "catalog search",
+            Box::new(|_| "/catalogs?q=prompt".to_string()),
+        ),
+        ("audit log", Box::new(|_| "/audit".to_string())),
+    ];
+    println!(
+        "\n== web UI pages (assets {:.1} KB)",
+        assets as f64 / 1024.0
+    );
+    println!(
+        "{:<24} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "page (server time)", "p50 ms", "p95 ms", "max ms", "HTML KB", "total KB"
+    );
+    let mut failed = Vec::new();
+    for (name, uri) in &pages {
+        let mut lat = Vec::new();
+        let mut html = 0;
+        for i in 0..60 {
+            let req = Request::get(uri(i))
+                .header("authorization", format!("Bearer {token}"))
+                .header("cookie", "aigov_lang=zh")
+                .body(Body::empty())
+                .unwrap();
+            let t = Instant::now();
+            let r = app.clone().oneshot(req).await.unwrap();
+            let status = r.status();
+            let body = r.into_body().collect().await.unwrap().to_bytes();
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            assert!(status.is_success(), "{name}: {status}");
+            html = html.max(body.len());
+            if i >= 10 {
+                lat.push(ms);
+            }
+        }
+        let p95 = pct(lat.clone(), 0.95);
+        let total = html + assets;
+        println!(
+            "{name:<24} {:>8.2} {:>8.2} {:>8.2} {:>10.1} {:>10.1}",
+            pct(lat.clone(), 0.5),
+            p95,
+            pct(lat, 1.0),
+            html as f64 / 1024.0,
+            total as f64 / 1024.0
+        );
+        if p95 > 100.0 || total > 200 * 1024 {
+            failed.push(*name);
+        }
+    }
+    if !failed.is_empty() {
+        println!("pages over the goal (100 ms p95, 200 KB): {failed:?}");
     }
 }
 

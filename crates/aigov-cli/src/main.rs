@@ -2,7 +2,7 @@
 //!
 //! Thin by design: parses flags, calls the library crates, prints. Module map:
 //! - `catalog` — `aigov catalog …` (browse, search, map, import/export, validate, diff).
-//! - `serve` — `aigov serve` (REST API).
+//! - `serve` — `aigov serve` (web UI and REST API).
 //! - `admin` — `aigov user|token|audit|backup|restore`.
 //! - `gov` — the governance loop: `aigov api` (any endpoint, in process), `risk`, `checklist`,
 //!   `gate`, `evidence`, `dashboard`.
@@ -33,7 +33,7 @@ use clap::{Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Areas:
-  serve     the REST API (OpenAPI at /api/v1/openapi.json)
+  serve     the web UI and the REST API (OpenAPI at /api/v1/openapi.json)
   catalog   framework catalogs (TC260, GB/T 45654, NIST AI RMF, ISO/IEC 42001 …) and crosswalks
   user      users and roles           token   API tokens
   audit     verify and export the tamper-evident audit log
@@ -85,7 +85,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server: REST API under /api/v1.
+    /// Run the server: the web UI under / and the REST API under /api/v1.
     Serve(serve::ServeArgs),
     /// Framework catalogs and crosswalks: list, show, search, map, import, export, validate, diff.
     #[command(subcommand)]

@@ -1,4 +1,4 @@
-//! `aigov serve`: the REST API (and, later, the web UI) on one port.
+//! `aigov serve`: the web UI and the REST API on one port.
 
 use std::process::ExitCode;
 

@@ -28,7 +28,7 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         || (method == Method::POST && path == "/api/v1/auth/login")
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -40,13 +40,13 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         })
 }
 
-fn is_unsafe(m: &Method) -> bool {
+pub(crate) fn is_unsafe(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// Refuses cross-site requests: `Sec-Fetch-Site: cross-site`, or an `Origin` that is not this
 /// server (or the configured public URL).
-fn check_origin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
         return Err(ApiError::new(
             "csrf-failed",
@@ -110,49 +110,7 @@ async fn resolve(state: &AppState, req: &mut Request) -> ApiResult<()> {
         return Ok(());
     }
     let headers = req.headers();
-    let principal = if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let v = auth.to_str().unwrap_or("");
-        let Some(tok) = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-        else {
-            return Err(ApiError::new(
-                "unauthenticated",
-                "Authorization must be `Bearer <token>`",
-            ));
-        };
-        match state.store.token_user(tok.trim()).await? {
-            Some((t, u)) => Principal {
-                role: t.role,
-                user: u,
-                via: Via::Token { id: t.id },
-            },
-            None => {
-                return Err(ApiError::new(
-                    "unauthenticated",
-                    "the API token is invalid, expired or revoked",
-                ));
-            }
-        }
-    } else if let Some(raw) = cookie_value(headers, SESSION_COOKIE) {
-        let idle = state.config.session_idle_minutes * 60;
-        match state.store.session_user(raw, idle).await? {
-            Some((u, csrf)) => Principal {
-                role: u.role,
-                user: u,
-                via: Via::Session {
-                    raw: raw.to_string(),
-                    csrf,
-                },
-            },
-            None => {
-                return Err(ApiError::new(
-                    "unauthenticated",
-                    "the session has expired; log in again",
-                ));
-            }
-        }
-    } else {
+    let Some(principal) = identify(state, headers).await? else {
         return Err(ApiError::new(
             "unauthenticated",
             "authentication is required: log in or send Authorization: Bearer <token>",
@@ -161,11 +119,11 @@ async fn resolve(state: &AppState, req: &mut Request) -> ApiResult<()> {
     if let Via::Session { csrf, .. } = &principal.via
         && is_unsafe(&method)
     {
-        check_origin(state, headers)?;
         let sent = headers
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
+        check_origin(state, headers)?;
         if sent.is_empty() || !constant_time_eq(sent, csrf) {
             return Err(ApiError::new(
                 "csrf-failed",
@@ -177,6 +135,89 @@ async fn resolve(state: &AppState, req: &mut Request) -> ApiResult<()> {
     }
     req.extensions_mut().insert(principal);
     Ok(())
+}
+
+/// The caller named by the request's credentials: an API token (`Authorization: Bearer`) or
+/// the session cookie. `None` when the request carries neither; an error when the one it
+/// carries is invalid or expired. The web UI shares this with the API.
+pub(crate) async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ApiResult<Option<Principal>> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let v = auth.to_str().unwrap_or("");
+        let Some(tok) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        else {
+            return Err(ApiError::new(
+                "unauthenticated",
+                "Authorization must be `Bearer <token>`",
+            ));
+        };
+        return match state.store.token_user(tok.trim()).await? {
+            Some((t, u)) => Ok(Some(Principal {
+                role: t.role,
+                user: u,
+                via: Via::Token { id: t.id },
+            })),
+            None => Err(ApiError::new(
+                "unauthenticated",
+                "the API token is invalid, expired or revoked",
+            )),
+        };
+    }
+    let Some(raw) = cookie_value(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let idle = state.config.session_idle_minutes * 60;
+    match state.store.session_user(raw, idle).await? {
+        Some((u, csrf)) => Ok(Some(Principal {
+            role: u.role,
+            user: u,
+            via: Via::Session {
+                raw: raw.to_string(),
+                csrf,
+            },
+        })),
+        None => Err(ApiError::new(
+            "unauthenticated",
+            "the session has expired; log in again",
+        )),
+    }
+}
+
+/// Checks a state-changing session request: same origin, and `sent` equals the session's
+/// CSRF token (compared in constant time).
+pub(crate) fn check_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    sent: &str,
+    csrf: &str,
+) -> ApiResult<()> {
+    check_origin(state, headers)?;
+    if sent.is_empty() || !constant_time_eq(sent, csrf) {
+        return Err(ApiError::new(
+            "csrf-failed",
+            "the CSRF token is missing or wrong",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a username and password (with the store's login throttling, keyed by user and
+/// client address) and opens a session: `(user, CSRF token, Set-Cookie value)`.
+pub(crate) async fn open_session(
+    state: &AppState,
+    addr: &str,
+    username: &str,
+    password: &str,
+) -> ApiResult<(User, String, HeaderValue)> {
+    let key = format!("{}|{addr}", username.trim().to_lowercase());
+    let user = state.store.verify_login(username, password, &key).await?;
+    let abs = state.config.session_absolute_hours * 3600;
+    let (raw, csrf) = state.store.create_session(&user, abs).await?;
+    Ok((user, csrf, session_cookie(state, &raw, abs)))
 }
 
 /// Login credentials.
@@ -213,7 +254,7 @@ pub struct SessionInfo {
     pub idle_timeout_minutes: Option<i64>,
 }
 
-fn session_cookie(state: &AppState, raw: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, raw: &str, max_age: i64) -> HeaderValue {
     let secure = if state.config.secure_cookies {
         "; Secure"
     } else {
@@ -260,13 +301,7 @@ pub async fn login(
     ClientAddr(addr): ClientAddr,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Response> {
-    let key = format!("{}|{addr}", body.username.trim().to_lowercase());
-    let user = state
-        .store
-        .verify_login(&body.username, &body.password, &key)
-        .await?;
-    let abs = state.config.session_absolute_hours * 3600;
-    let (raw, csrf) = state.store.create_session(&user, abs).await?;
+    let (user, csrf, cookie) = open_session(&state, &addr, &body.username, &body.password).await?;
     let info = SessionInfo {
         role: user.role.to_string(),
         user,
@@ -275,8 +310,7 @@ pub async fn login(
         idle_timeout_minutes: Some(state.config.session_idle_minutes),
     };
     let mut r = (StatusCode::OK, axum::Json(info)).into_response();
-    r.headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&state, &raw, abs));
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(r)
 }
 

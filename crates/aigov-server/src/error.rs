@@ -130,6 +130,16 @@ impl ApiError {
         self.code
     }
 
+    /// What went wrong, in words.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The invalid fields, for 400 and 422.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
     /// The HTTP status of the code.
     pub fn status(&self) -> StatusCode {
         let s = CODES

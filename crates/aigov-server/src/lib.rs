@@ -1,5 +1,5 @@
 //! aigov's HTTP server: the REST API under `/api/v1` (OpenAPI 3.1 at
-//! `/api/v1/openapi.json`) and `/healthz`. The only crate that knows HTTP.
+//! `/api/v1/openapi.json`), `/healthz`, and the web UI under `/`. The only crate that knows HTTP.
 //!
 //! Module map:
 //! - [`config`] — the typed configuration and its layering.
@@ -8,6 +8,7 @@
 //! - [`error`] — the error-code table and problem+json.
 //! - [`api`] — one module per resource.
 //! - [`openapi`] — the generated API document.
+//! - [`ui`] — the server-rendered web UI under `/` (askama + htmx), one module per area.
 
 pub mod api;
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,15 +115,37 @@ pub async fn openapi_json(_p: Principal) -> Response {
     r
 }
 
-async fn not_found() -> ApiError {
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if ui::is_ui_path(uri.path()) {
+        return ui::not_found().await;
+    }
     ApiError::not_found("no such endpoint; the API document is at /api/v1/openapi.json")
+        .into_response()
 }
 
-async fn method_not_allowed() -> ApiError {
+async fn method_not_allowed(m: Method, uri: axum::http::Uri) -> Response {
+    if ui::is_ui_path(uri.path()) {
+        return ui::method_not_allowed(m).await;
+    }
     ApiError::new(
         "method-not-allowed",
         "this endpoint does not accept that method",
     )
+    .into_response()
+}
+
+/// The API authenticates with tokens or sessions (problem+json errors); the UI with the
+/// session (redirects to the login page, CSRF from a form field or header, error pages).
+async fn authenticate(
+    state: axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    if ui::is_ui_path(req.uri().path()) {
+        ui::guard(state, req, next).await
+    } else {
+        auth::authenticate(state, req, next).await
+    }
 }
 
 async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> Response {
@@ -131,7 +155,8 @@ async fn security_headers(req: axum::extract::Request, next: middleware::Next) -
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.entry("referrer-policy")
+        .or_insert(HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
@@ -324,9 +349,10 @@ pub fn router(state: AppState) -> Router {
     let r = kind_router!(r, datasets, "/api/v1/datasets");
     let r = kind_router!(r, vendors, "/api/v1/vendors");
     let r = kind_router!(r, endpoints, "/api/v1/endpoints");
-    r.fallback(not_found)
+    r.merge(ui::routes())
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(security_headers))
         .layer(
             TraceLayer::new_for_http()

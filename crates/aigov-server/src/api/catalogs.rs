@@ -182,13 +182,8 @@ pub async fn crosswalk(
     if !(1..=4).contains(&hops) {
         return Err(ApiError::bad_field("max_hops", "must be between 1 and 4"));
     }
-    let cite = Cite::parse(&q.item).map_err(|m| ApiError::bad_field("item", m))?;
     let lib = s.library().await;
-    let (c, it) = lib
-        .cite(&cite)
-        .map_err(|e| ApiError::not_found(e.to_string()))?;
-    let start = Node::Item(c.key(), it.r#ref.clone());
-    let found = Crosswalk::new(&lib).map(&start, q.to.as_deref(), hops);
+    let (start, found) = crosswalk_of(&lib, &q.item, q.to.as_deref(), hops)?;
     let mappings: Vec<Value> = found
         .iter()
         .map(|m| {
@@ -202,6 +197,23 @@ pub async fn crosswalk(
     Ok(axum::Json(
         json!({"item": start.to_string(), "mappings": mappings}),
     ))
+}
+
+/// The items mapped from `item` (`catalog[@version]:ref`), directly and through hub
+/// catalogs; shared by the API and the web UI's crosswalk view.
+pub(crate) fn crosswalk_of(
+    lib: &aigov_catalog::Library,
+    item: &str,
+    to: Option<&str>,
+    hops: usize,
+) -> ApiResult<(Node, Vec<aigov_catalog::crosswalk::MappedItem>)> {
+    let cite = Cite::parse(item).map_err(|m| ApiError::bad_field("item", m))?;
+    let (c, it) = lib
+        .cite(&cite)
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let start = Node::Item(c.key(), it.r#ref.clone());
+    let found = Crosswalk::new(lib).map(&start, to, hops);
+    Ok((start, found))
 }
 
 /// List mapping sets.

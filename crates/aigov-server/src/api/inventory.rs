@@ -216,8 +216,20 @@ pub(crate) async fn do_create(
     s: &AppState,
     p: &Principal,
     kind: ObjectKind,
-    mut body: Value,
+    body: Value,
 ) -> ApiResult<Response> {
+    let r = create_record(s, p, kind, body).await?;
+    Ok(record_response(StatusCode::CREATED, &r))
+}
+
+/// Creates an inventory object from its JSON fields (systems may name their first
+/// `lifecycle_stage`); shared by the API and the web UI.
+pub(crate) async fn create_record(
+    s: &AppState,
+    p: &Principal,
+    kind: ObjectKind,
+    mut body: Value,
+) -> ApiResult<Record> {
     p.require(Perm::InventoryWrite)?;
     let mut stage = None;
     if kind == ObjectKind::System
@@ -232,8 +244,7 @@ pub(crate) async fn do_create(
         })?;
         stage = Some(st);
     }
-    let r = s.store.create_object(&p.actor(), kind, body, stage).await?;
-    Ok(record_response(StatusCode::CREATED, &r))
+    Ok(s.store.create_object(&p.actor(), kind, body, stage).await?)
 }
 
 pub(crate) async fn do_get(
@@ -408,23 +419,42 @@ pub async fn change_stage(
     IfMatch(v): IfMatch,
     Json(b): Json<StageRequest>,
 ) -> ApiResult<Response> {
+    let r = move_stage(
+        &s,
+        &p,
+        &id,
+        b.to,
+        &b.reason,
+        b.override_reason.as_deref(),
+        v,
+    )
+    .await?;
+    Ok(record_response(StatusCode::OK, &r))
+}
+
+/// Moves a system to another stage; an override reason (admins: gate override) passes a
+/// blocking gate. Shared by the API and the web UI.
+pub(crate) async fn move_stage(
+    s: &AppState,
+    p: &Principal,
+    id: &str,
+    to: Stage,
+    reason: &str,
+    override_reason: Option<&str>,
+    version: i64,
+) -> ApiResult<Record> {
     p.require(Perm::InventoryStage)?;
-    let override_reason = b
-        .override_reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
+    let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
     if override_reason.is_some() {
         p.require(Perm::GateOverride)?;
     }
     let m = aigov_store::governance::StageMove {
-        to: b.to,
-        reason: &b.reason,
-        expected_version: v,
+        to,
+        reason,
+        expected_version: version,
         override_reason,
     };
-    let r = s.store.move_stage(&p.actor(), &s.rules, &id, m).await?;
-    Ok(record_response(StatusCode::OK, &r))
+    Ok(s.store.move_stage(&p.actor(), &s.rules, id, m).await?)
 }
 
 /// A system's lifecycle stage history, oldest first.

@@ -43,3 +43,18 @@ pub fn page(limit: Option<i64>, offset: Option<i64>) -> crate::error::ApiResult<
     }
     Ok((limit, offset))
 }
+
+/// Parses an enumerated body field, or 422 naming it and the accepted values.
+pub(crate) fn parse_field<T>(
+    field: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    expected: String,
+) -> crate::error::ApiResult<T> {
+    parse(value).ok_or_else(|| {
+        crate::error::ApiError::invalid(vec![aigov_core::FieldError::new(
+            field,
+            format!("must be one of {expected}"),
+        )])
+    })
+}

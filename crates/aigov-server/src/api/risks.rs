@@ -80,6 +80,19 @@ pub async fn list(
     Query(q): Query<RiskParams>,
 ) -> ApiResult<axum::Json<RiskPage>> {
     p.require(Perm::RiskRead)?;
+    let rq = risk_query(&s, q).await?;
+    let (limit, offset) = (rq.limit, rq.offset);
+    let (items, total) = s.store.list_risks(&rq).await?;
+    Ok(axum::Json(RiskPage {
+        items,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Turns register parameters into a store query (shared by the API and the web UI).
+pub(crate) async fn risk_query(s: &AppState, q: RiskParams) -> ApiResult<RiskQuery> {
     let (limit, offset) = super::page(q.limit, q.offset)?;
     let (desc, sort) = match q.sort.as_deref() {
         None => (false, "ref"),
@@ -126,13 +139,7 @@ pub async fn list(
         limit,
         offset,
     };
-    let (items, total) = s.store.list_risks(&rq).await?;
-    Ok(axum::Json(RiskPage {
-        items,
-        total,
-        limit,
-        offset,
-    }))
+    Ok(rq)
 }
 
 /// Register a risk of a system.
@@ -205,12 +212,7 @@ pub async fn set_status(
     Json(b): Json<StatusChange>,
 ) -> ApiResult<Response> {
     p.require(Perm::RiskWrite)?;
-    let to = RiskStatus::parse(&b.to).ok_or_else(|| {
-        ApiError::invalid(vec![FieldError::new(
-            "to",
-            format!("must be one of {}", RiskStatus::expected()),
-        )])
-    })?;
+    let to = super::parse_field("to", &b.to, RiskStatus::parse, RiskStatus::expected())?;
     Ok(risk_response(
         StatusCode::OK,
         &s.store
@@ -281,12 +283,12 @@ pub async fn treatment(
     Json(b): Json<TreatmentDecision>,
 ) -> ApiResult<Response> {
     p.require(Perm::RiskWrite)?;
-    let d = Treatment::parse(&b.decision).ok_or_else(|| {
-        ApiError::invalid(vec![FieldError::new(
-            "decision",
-            format!("must be one of {}", Treatment::expected()),
-        )])
-    })?;
+    let d = super::parse_field(
+        "decision",
+        &b.decision,
+        Treatment::parse,
+        Treatment::expected(),
+    )?;
     Ok(risk_response(
         StatusCode::OK,
         &s.store

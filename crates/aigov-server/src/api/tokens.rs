@@ -121,13 +121,19 @@ pub async fn revoke(
     p: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ApiToken>> {
+    Ok(axum::Json(revoke_checked(&s, &p, &id).await?))
+}
+
+/// Revokes a token: your own, or anyone's with `token_manage` (others' tokens are hidden from
+/// everyone else). Shared by the API and the web UI.
+pub(crate) async fn revoke_checked(s: &AppState, p: &Principal, id: &str) -> ApiResult<ApiToken> {
     p.require(Perm::TokenOwn)
         .or_else(|_| p.require(Perm::TokenManage))?;
-    let t = s.store.get_token(&id).await?;
+    let t = s.store.get_token(id).await?;
     if t.user_id != p.user.id {
         // Hide others' tokens from non-admins.
         p.require(Perm::TokenManage)
             .map_err(|_| ApiError::not_found(format!("token {id} not found")))?;
     }
-    Ok(axum::Json(s.store.revoke_token(&p.actor(), &id).await?))
+    Ok(s.store.revoke_token(&p.actor(), id).await?)
 }

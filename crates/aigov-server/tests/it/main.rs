@@ -11,6 +11,7 @@ mod lifecycle;
 mod openapi;
 mod permissions;
 mod reports;
+mod ui;
 
 use std::sync::Arc;
 

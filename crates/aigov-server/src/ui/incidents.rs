@@ -1,0 +1,333 @@
+//! Incidents: the list (open ones first by reporting deadline in the dashboard; here newest
+//! first, with filters and CSV), recording one, and an incident's page with its timeline.
+
+use aigov_core::access::Perm;
+use aigov_core::records::Incident;
+use aigov_core::risk::{IncidentInput, IncidentStatus, Severity};
+use aigov_store::incidents::IncidentQuery;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::systems::{HistoryRow, history};
+use super::view::{
+    self, Ctx, FieldErrors, Pager, UiResult, csv_response, redirect, render, render_status, some,
+    wants_csv,
+};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Filters.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct IncidentFilters {
+    /// Status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Only open (`true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<String>,
+    /// Skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// `csv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+impl IncidentFilters {
+    fn href(&self, offset: Option<i64>, format: Option<&str>) -> String {
+        let f = IncidentFilters {
+            status: some(&self.status),
+            open: some(&self.open),
+            offset: offset.filter(|o| *o > 0),
+            format: format.map(str::to_string),
+        };
+        view::list_href("/incidents", &f)
+    }
+}
+
+/// A row.
+#[derive(Debug, Clone)]
+pub struct IncidentRow {
+    /// `INC-n`.
+    pub key: String,
+    /// Title.
+    pub title: String,
+    /// Severity label.
+    pub severity: String,
+    /// Status label.
+    pub status: String,
+    /// Detected.
+    pub detected: String,
+    /// Reporting deadline.
+    pub due: String,
+    /// Reporting overdue.
+    pub overdue: bool,
+}
+
+fn d(i: &Incident, k: &str) -> String {
+    match i.data.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+fn row(c: &Ctx, i: &Incident) -> IncidentRow {
+    IncidentRow {
+        key: i.r#ref.clone(),
+        title: d(i, "title"),
+        severity: c.w("severity", &d(i, "severity")).to_string(),
+        status: c.w("incident_status", &d(i, "status")).to_string(),
+        detected: view::when(&d(i, "detected_at")),
+        due: i.report_due.as_deref().map(view::when).unwrap_or_default(),
+        overdue: i.reporting_overdue,
+    }
+}
+
+/// The new-incident form.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct IncidentForm {
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// Severity.
+    #[serde(default)]
+    pub severity: String,
+    /// Detected (datetime-local).
+    #[serde(default)]
+    pub detected_at: String,
+    /// Affected systems.
+    #[serde(default)]
+    pub systems: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "incidents.html")]
+struct ListTpl<'a> {
+    c: &'a Ctx,
+    f: IncidentFilters,
+    rows: Vec<IncidentRow>,
+    pager: Pager,
+    csv: String,
+    statuses: Vec<(&'static str, &'a str)>,
+    severities: Vec<(&'static str, &'a str)>,
+    v: IncidentForm,
+    e: FieldErrors,
+}
+
+async fn list_page(
+    s: &AppState,
+    c: &Ctx,
+    f: IncidentFilters,
+    status: StatusCode,
+    v: IncidentForm,
+    e: FieldErrors,
+) -> UiResult {
+    let csv = wants_csv(&f.format);
+    let st = match some(&f.status) {
+        None => None,
+        Some(x) => Some(IncidentStatus::parse(&x).ok_or_else(|| {
+            ApiError::bad_field(
+                "status",
+                format!("must be one of {}", IncidentStatus::expected()),
+            )
+        })?),
+    };
+    let mut q = IncidentQuery {
+        status: st,
+        open: some(&f.open).is_some_and(|x| x == "true"),
+        limit: if csv { 500 } else { 50 },
+        offset: if csv { 0 } else { f.offset.unwrap_or(0).max(0) },
+        ..Default::default()
+    };
+    if csv {
+        let mut rows = Vec::new();
+        loop {
+            let (items, total) = s.store.list_incidents(&q).await?;
+            for i in &items {
+                rows.push(vec![
+                    i.r#ref.clone(),
+                    d(i, "title"),
+                    d(i, "severity"),
+                    d(i, "status"),
+                    d(i, "detected_at"),
+                    i.report_due.clone().unwrap_or_default(),
+                    i.reporting_overdue.to_string(),
+                    d(i, "systems"),
+                ]);
+            }
+            q.offset += q.limit;
+            if items.is_empty() || q.offset >= total {
+                break;
+            }
+        }
+        return csv_response(
+            "incidents",
+            &[
+                "ref",
+                "title",
+                "severity",
+                "status",
+                "detected_at",
+                "report_due",
+                "reporting_overdue",
+                "systems",
+            ],
+            &rows,
+        );
+    }
+    let (items, total) = s.store.list_incidents(&q).await?;
+    let rows: Vec<IncidentRow> = items.iter().map(|i| row(c, i)).collect();
+    let pager = Pager::new(c, q.offset, q.limit, rows.len(), total, |o| {
+        f.href(Some(o), None)
+    });
+    render_status(
+        status,
+        &ListTpl {
+            c,
+            csv: f.href(None, Some("csv")),
+            statuses: view::options(
+                c,
+                "incident_status",
+                IncidentStatus::ALL,
+                IncidentStatus::as_str,
+            ),
+            severities: view::options(c, "severity", Severity::ALL, Severity::as_str),
+            f,
+            rows,
+            pager,
+            v,
+            e,
+        },
+    )
+}
+
+/// `GET /incidents`.
+pub async fn list(State(s): State<AppState>, c: Ctx, Query(f): Query<IncidentFilters>) -> UiResult {
+    c.require(Perm::RiskRead)?;
+    let v = IncidentForm {
+        severity: "medium".into(),
+        ..Default::default()
+    };
+    list_page(&s, &c, f, StatusCode::OK, v, FieldErrors::default()).await
+}
+
+/// `POST /incidents`.
+pub async fn create(State(s): State<AppState>, c: Ctx, Form(f): Form<IncidentForm>) -> UiResult {
+    let p = c.require(Perm::IncidentWrite)?;
+    let detected = if f.detected_at.len() == 16 {
+        format!("{}:00Z", f.detected_at)
+    } else {
+        f.detected_at.clone()
+    };
+    let systems: Vec<String> = f
+        .systems
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect();
+    let input: Result<IncidentInput, _> = serde_json::from_value(json!({
+        "title": f.title.trim(), "severity": f.severity, "detected_at": detected,
+        "systems": systems, "description": f.description,
+    }));
+    let r = match input {
+        Ok(i) => s
+            .store
+            .create_incident(&p.actor(), &s.rules, i)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::invalid(vec![aigov_core::FieldError::new(
+            "severity",
+            e.to_string(),
+        )])),
+    };
+    match r {
+        Ok(i) => Ok(redirect(&format!("/incidents/{}", i.r#ref))),
+        Err(e) => {
+            let errors = FieldErrors::from_api(c.lang, e)?;
+            list_page(
+                &s,
+                &c,
+                IncidentFilters::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                f,
+                errors,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct DetailTpl<'a> {
+    c: &'a Ctx,
+    i: IncidentRow,
+    fields: Vec<(&'a str, String)>,
+    timeline: Vec<(String, String, String)>,
+    evidence: Vec<String>,
+    history: Vec<HistoryRow>,
+}
+
+/// `GET /incidents/{ref}`.
+pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -> UiResult {
+    c.require(Perm::RiskRead)?;
+    let inc = s.store.get_incident(&id).await?;
+    let history = history(&s, &c, "incident", &inc.id).await;
+    let fields = vec![
+        (c.t("incident.description"), d(&inc, "description")),
+        (
+            c.t("incident.detected"),
+            view::when(&d(&inc, "detected_at")),
+        ),
+        (c.t("col.system"), d(&inc, "systems")),
+        (c.t("col.risk"), d(&inc, "risks")),
+    ];
+    render(&DetailTpl {
+        i: row(&c, &inc),
+        fields,
+        timeline: inc
+            .timeline
+            .iter()
+            .map(|t| (view::when(&t.at), t.entry.clone(), t.actor.clone()))
+            .collect(),
+        evidence: inc.evidence.iter().map(|e| e.title.clone()).collect(),
+        history,
+        c: &c,
+    })
+}
+
+/// A timeline entry.
+#[derive(Debug, Deserialize)]
+pub struct TimelineForm {
+    /// What happened.
+    #[serde(default)]
+    pub entry: String,
+}
+
+/// `POST /incidents/{ref}/timeline`.
+pub async fn add_timeline(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<TimelineForm>,
+) -> UiResult {
+    let p = c.require(Perm::IncidentWrite)?;
+    let inc = s
+        .store
+        .add_timeline(&p.actor(), &id, None, &f.entry)
+        .await?;
+    Ok(redirect(&format!("/incidents/{}", inc.r#ref)))
+}
