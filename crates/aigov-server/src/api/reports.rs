@@ -97,11 +97,24 @@ pub async fn generate(
         taxonomy: q.taxonomy,
         treatment_overdue: q.treatment_overdue.unwrap_or(false),
     };
+    respond(&s, &p, kind, format, &req).await
+}
+
+/// Builds, renders and records a report and answers it as a download (the API and the UI's
+/// report form both end here).
+pub async fn respond(
+    s: &AppState,
+    p: &Principal,
+    kind: Kind,
+    format: Format,
+    req: &ReportRequest,
+) -> ApiResult<Response> {
+    p.require(Perm::ReportGenerate)?;
     let lib = s.library().await;
     let (report, bytes) = aigov_report::generate(
         s.store.as_ref(),
         &lib,
-        &req,
+        req,
         format,
         s.store.now(),
         &p.actor(),

@@ -5,12 +5,13 @@
 use aigov_core::access::Perm;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use aigov_report::{Format, Kind, ReportRequest};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::view::{Ctx, UiResult, render, render_status};
 use crate::AppState;
+use crate::error::ApiError;
 use crate::extract::Principal;
 
 /// Report kinds offered in the UI.
@@ -27,9 +28,12 @@ pub struct ReportQuery {
     /// Format (see [`FORMATS`]).
     #[serde(default)]
     pub format: String,
-    /// Scope: a system ref (`SYS-1`) or a catalog id, when the kind takes one.
+    /// A system (`SYS-1`): required for the system report, narrows the others.
     #[serde(default)]
     pub system: Option<String>,
+    /// A catalog id (compliance report; all adopted catalogs when empty).
+    #[serde(default)]
+    pub catalog: Option<String>,
 }
 
 #[derive(Template)]
@@ -59,30 +63,55 @@ pub async fn page(c: Ctx) -> UiResult {
     })
 }
 
-/// `GET /reports/new?kind=…&format=…&system=…`.
+/// `GET /reports/new?kind=…&format=…&system=…&catalog=…`: the report as a download, or the
+/// form again with what was wrong (an unknown system, a system report without a system …).
 pub async fn new(State(s): State<AppState>, c: Ctx, Query(q): Query<ReportQuery>) -> UiResult {
-    let p = c.require(Perm::RiskRead)?.clone();
-    let r = render_report(&s, &p, &q).await;
-    if r.status() == StatusCode::NOT_IMPLEMENTED {
-        return render_status(
-            StatusCode::NOT_IMPLEMENTED,
+    let p = c.require(Perm::ReportGenerate)?.clone();
+    match render_report(&s, &p, &q).await {
+        Ok(r) => Ok(r),
+        Err(e) if e.status().is_client_error() && e.code() != "forbidden" => render_status(
+            e.status(),
             &ReportsTpl {
                 kinds: kinds(&c),
                 formats: FORMATS,
-                notice: c.t("report.not_yet").to_string(),
+                notice: e.detail().to_string(),
                 c: &c,
             },
-        );
+        ),
+        Err(e) => Err(e.into()),
     }
-    Ok(r)
 }
 
-/// Renders one report as a download. Not wired yet: answers 501 (the page says so and points
-/// to the CLI). The report engine replaces this body.
+/// Renders one report as a download through the report engine (the same path as
+/// `GET /api/v1/reports/{kind}`: built, rendered, recorded in the audit log).
 pub async fn render_report(
-    _state: &AppState,
-    _principal: &Principal,
-    _q: &ReportQuery,
-) -> Response {
-    StatusCode::NOT_IMPLEMENTED.into_response()
+    state: &AppState,
+    principal: &Principal,
+    q: &ReportQuery,
+) -> Result<Response, ApiError> {
+    let kind = match q.kind.as_str() {
+        "system-risk" | "system" => Kind::System,
+        "compliance" => Kind::Compliance,
+        "risk-register" | "register" => Kind::Register,
+        "incident" => Kind::Incident,
+        other => {
+            return Err(ApiError::bad_field(
+                "kind",
+                format!("no report kind {other:?}"),
+            ));
+        }
+    };
+    let format = match q.format.as_str() {
+        "" => Format::Html,
+        f => Format::parse(f)
+            .ok_or_else(|| ApiError::bad_field("format", "expected html, pdf, md, csv or json"))?,
+    };
+    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+    let req = ReportRequest {
+        kind: Some(kind),
+        system: nonempty(&q.system),
+        catalog: nonempty(&q.catalog),
+        ..Default::default()
+    };
+    crate::api::reports::respond(state, principal, kind, format, &req).await
 }

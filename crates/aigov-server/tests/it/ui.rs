@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use aigov_core::access::{Perm, Role, allowed};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
 use serde_json::json;
 
 use crate::{App, PASSWORD, app, text_body};
@@ -1229,11 +1230,48 @@ async fn the_methodology_preview_redraws_the_matrix() {
 }
 
 #[tokio::test]
-async fn the_report_form_answers_not_implemented_for_now() {
+async fn the_report_form_downloads_reports_recorded_in_the_audit_log() {
     let a = app().await;
-    let p = get(&a, "/reports/new?kind=risk-register&format=pdf").await;
-    assert_eq!(p.status, StatusCode::NOT_IMPLEMENTED);
-    assert!(p.body.contains("aigov report"));
+    seed(&a).await;
+    // The register as CSV: an attachment with the report's id, recorded in the audit log.
+    let p = get(&a, "/reports/new?kind=risk-register&format=csv&system=SYS-1").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.header("content-type").starts_with("text/csv"));
+    assert!(p.header("content-disposition").starts_with("attachment;"));
+    assert!(p.body.contains("Prompt injection leaks data"), "{}", p.body);
+    let id = p.header("x-aigov-report-id").to_string();
+    assert!(!id.is_empty());
+    let (_, log) = a
+        .call(Role::Auditor, "GET", "/api/v1/audit?action=report.generated", None)
+        .await;
+    assert!(log.to_string().contains(&id), "{log}");
+    // A viewer may download one too (it changes nothing but the log); a system report in
+    // Markdown names the system.
+    let p = get_as(&a, Role::Viewer, "/reports/new?kind=system-risk&format=md&system=SYS-1", "en").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("Customer assistant"));
+    // PDF bytes.
+    let r = a
+        .send(
+            Request::get("/reports/new?kind=compliance&format=pdf")
+                .header("authorization", format!("Bearer {}", a.token(Role::Admin)))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    assert!(bytes.starts_with(b"%PDF"));
+    // Mistakes come back on the form, in words, with the right status.
+    let p = get(&a, "/reports/new?kind=system-risk&format=html").await;
+    assert!(p.status.is_client_error(), "{}", p.status);
+    assert!(p.body.contains("<form") && p.body.contains("system"), "{}", p.body);
+    let p = get(&a, "/reports/new?kind=system-risk&format=html&system=SYS-99").await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(p.body.contains("SYS-99"), "{}", p.body);
+    let p = get(&a, "/reports/new?kind=nonsense").await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
