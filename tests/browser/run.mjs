@@ -1,7 +1,7 @@
 // aigov's browser lane: starts `aigov serve` on 127.0.0.1 with a fresh data directory and
 // walks the governance loop in Debian's chromium through playwright-core: log in, register a
 // system, add and assess a risk, use the register (htmx filter, bulk selection), switch the
-// language, verify the audit chain. A screenshot of every step goes to $BROWSER_ARTIFACTS
+// language, verify the audit chain, download a PDF report and check its text (pdftotext). A screenshot of every step goes to $BROWSER_ARTIFACTS
 // (default target/browser-artifacts). Any failure, console error or CSP violation fails the
 // run with a non-zero exit.
 //
@@ -10,8 +10,8 @@
 //   CHROMIUM           the browser (default /usr/bin/chromium)
 //   BROWSER_ARTIFACTS  where screenshots go (default target/browser-artifacts)
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -174,13 +174,29 @@ async function main() {
     await expectText("哈希链完整");
     await shot("audit-verified");
 
-    // 10. TODO(reports, lead): download the PDF report of SYS-1 from /reports
-    //     (GET /reports/new?kind=system-risk&format=pdf&system=SYS-1), save it under
-    //     $BROWSER_ARTIFACTS, run `pdftotext` on it and check that it contains the system name,
-    //     RISK-1 and its grade. Until the report engine is wired in, the page answers 501:
-    const r = await page.request.get(`${base}/reports/new?kind=system-risk&format=pdf&system=SYS-1`);
-    if (r.status() !== 501) console.error(`  note: /reports/new answered ${r.status()}; wire the PDF check here`);
-    console.error("  step -: PDF report download (TODO, lands with the report engine)");
+    // 10. Download the system's PDF report from the report form; its text (pdftotext) names
+    //     the system, the risk and its grade, and `aigov report verify` finds it in the log.
+    await page.goto(`${base}/reports`);
+    await page.check("#k-system-risk");
+    await page.fill("#r-scope", "SYS-1");
+    await page.selectOption("#r-format", "pdf");
+    await shot("report-form");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.click("form[action='/reports/new'] button[type=submit]"),
+    ]);
+    const pdf = join(artifacts, "system-report.pdf");
+    await download.saveAs(pdf);
+    const text = spawnSync("pdftotext", ["-layout", pdf, "-"], { encoding: "utf8" });
+    if (text.status !== 0) fail(`pdftotext failed (apt-get install -y poppler-utils): ${text.stderr || text.error}`);
+    writeFileSync(join(artifacts, "system-report.txt"), text.stdout);
+    for (const want of ["Customer assistant", "RISK-1", "Prompt injection leaks customer data", "特别重大"]) {
+      if (!text.stdout.includes(want)) fail(`the PDF report's text lacks ${JSON.stringify(want)} (see system-report.txt)`);
+    }
+    const verify = spawnSync(bin, ["--data-dir", dataDir, "report", "verify", pdf], { encoding: "utf8" });
+    if (verify.status !== 0) fail(`aigov report verify exited ${verify.status}:\n${verify.stdout}${verify.stderr}`);
+    console.error(`  step ${n + 1}: PDF report downloaded, its text checked, verified against the audit log`);
+    n += 1;
 
     const csp = problems.filter((p) => /Content Security Policy|Refused to/.test(p));
     if (csp.length) fail(`CSP violations:\n${csp.join("\n")}`);
