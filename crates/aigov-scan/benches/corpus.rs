@@ -10,6 +10,18 @@
 //! terms of 2–4 characters drawn from the *same* skewed distribution (so partial matches are
 //! frequent, a hard case for an automaton) and 5,000 ASCII terms of 5–10 letters, as in the
 //! reference measurements of ripgrep and daachorse in `anchors-technical.md`.
+//!
+//! Before the criterion runs it prints MB/s per CPU-second (user + system time of the process,
+//! the honest per-core figure on a shared machine) for the detector alone and for `scan corpus`
+//! with 1 and N jobs, plus the hit count and the size of the flagged output.
+//! `AIGOV_BENCH_QUICK=1` prints only those figures (no criterion runs).
+//!
+//! Measured (64 MB, 2-core machine; issue 6 §5 target ≥ 150 MB/s per core): detector alone
+//! 189–209 MB/s per CPU-second; whole `scan corpus --jobs 1` 149–165 (median ≈ 157, one
+//! outlier at 120 under load), `--jobs 2` 137–161 per CPU-second and 222–282 MB/s wall on an
+//! otherwise idle machine (≈ 1.6× the one-job wall figure). Before reusing worker scratch
+//! across shards: 140–145 and 126–140. The margin over 150 is thin; the library automaton
+//! (daachorse, ~45 % of a scan) is the next cost to attack.
 
 #![allow(clippy::unwrap_used)]
 
@@ -212,6 +224,13 @@ fn bench(c: &mut Criterion) {
             }
         });
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = s_hits(&det, &texts);
+        eprintln!(
+            "{} records, {} hits, {:.1} MB of record text",
+            texts.len(),
+            n,
+            text_bytes as f64 / 1e6
+        );
         for j in [1, cores] {
             measure(&format!("scan corpus --jobs {j}"), corpus.len(), 3, || {
                 let cfg = CorpusConfig {
@@ -225,6 +244,17 @@ fn bench(c: &mut Criterion) {
                 black_box(corpus::run(&cfg, &det, &req, &Progress::default()).unwrap());
             });
         }
+        let flagged: u64 = std::fs::read_dir(dir.path().join("m-1"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()))
+            .sum();
+        eprintln!("output of --jobs 1: {:.1} MB", flagged as f64 / 1e6);
+    }
+    if std::env::var_os("AIGOV_BENCH_QUICK").is_some() {
+        // The figures above only (no criterion runs).
+        return;
     }
 
     let mut g = c.benchmark_group("corpus");
@@ -270,6 +300,16 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+/// Hits of the detector over all texts.
+fn s_hits(det: &Detector, texts: &[String]) -> usize {
+    let mut s = det.scratch();
+    let mut hits = Vec::new();
+    for t in texts {
+        det.scan(t, &mut s, &mut hits);
+    }
+    hits.len()
 }
 
 criterion_group!(benches, bench);

@@ -270,25 +270,49 @@ const CANDIDATES: &[(Cand, &str)] = &[
 /// The shortest text any built-in candidate can match; shorter ASCII runs are skipped.
 const MIN_CANDIDATE: usize = 6;
 
-/// Bytes without which an ASCII run holds no built-in candidate: digits (numbers, IPv4,
-/// documents), `@` (e-mail), `:` (IPv6), `_` and `-` (key prefixes such as `ghp_`, `sk-`,
-/// `xoxb-`, `-----BEGIN`). Keys made only of letters are caught by [`LONG_TOKEN`].
-const TRIGGER: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = b'0';
-    while c <= b'9' {
-        t[c as usize] = true;
+/// How the scan for ASCII runs sees a byte (see [`RUN_CLASS`]).
+const RUN_END: u8 = 0;
+const RUN_BREAK: u8 = 1;
+const RUN_WORD: u8 = 2;
+const RUN_TRIGGER: u8 = 3;
+
+/// Byte classes for finding the ASCII runs worth a regex search:
+/// - [`RUN_TRIGGER`]: bytes without which a run holds no built-in candidate short of a long
+///   token: digits (numbers, IPv4, documents), `@` (e-mail), `:` (IPv6), `_` and `-` (key
+///   prefixes such as `ghp_`, `sk-`, `xoxb-`, `-----BEGIN`);
+/// - [`RUN_WORD`]: letters and `.`, which make up the candidates without a trigger byte (AWS,
+///   Google, Alibaba and Tencent keys, JWTs made only of letters): each of those is a streak of
+///   at least [`LONG_RUN`] such bytes, so a run is searched once it holds one;
+/// - [`RUN_BREAK`]: any other ASCII byte (ends a streak);
+/// - [`RUN_END`]: non-ASCII bytes (end the run).
+const RUN_CLASS: [u8; 256] = {
+    let mut t = [RUN_END; 256];
+    let mut c = 0;
+    while c < 0x80 {
+        t[c] = RUN_BREAK;
         c += 1;
     }
-    t[b'@' as usize] = true;
-    t[b':' as usize] = true;
-    t[b'_' as usize] = true;
-    t[b'-' as usize] = true;
+    let mut c = b'a';
+    while c <= b'z' {
+        t[c as usize] = RUN_WORD;
+        t[c.to_ascii_uppercase() as usize] = RUN_WORD;
+        c += 1;
+    }
+    t[b'.' as usize] = RUN_WORD;
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = RUN_TRIGGER;
+        c += 1;
+    }
+    t[b'@' as usize] = RUN_TRIGGER;
+    t[b':' as usize] = RUN_TRIGGER;
+    t[b'_' as usize] = RUN_TRIGGER;
+    t[b'-' as usize] = RUN_TRIGGER;
     t
 };
 
-/// A run at least this long is searched even without a trigger byte (it may hold an AWS,
-/// Google or Alibaba key that happens to have no digit).
+/// A streak of this many letters or dots is searched even without a trigger byte (it may hold
+/// an AWS, Google, Alibaba or Tencent key, or a JWT, that happens to have no digit).
 const LONG_RUN: usize = 16;
 
 /// A user-supplied regex rule.
@@ -364,8 +388,9 @@ impl std::fmt::Debug for Detector {
     }
 }
 
-/// Per-worker scratch space: the normalised buffer and regex caches.
-#[derive(Debug)]
+/// Per-worker scratch space: the normalised buffer and regex caches. The default is an empty
+/// placeholder (no caches: the regex passes are skipped); use [`Detector::scratch`].
+#[derive(Debug, Default)]
 pub struct Scratch {
     norm: Normalized,
     cache: Option<meta::Cache>,
@@ -615,57 +640,7 @@ impl Detector {
                 });
             }
         }
-        if let (Some(re), Some(cache)) = (&self.builtin, s.cache.as_mut()) {
-            let bytes = n.as_bytes();
-            let mut i = 0;
-            while i < bytes.len() {
-                // Skip non-ASCII bytes (eight at a time where possible).
-                while let Some(w) = bytes.get(i..i + 8) {
-                    let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
-                    if w & 0x8080_8080_8080_8080 != 0x8080_8080_8080_8080 {
-                        break;
-                    }
-                    i += 8;
-                }
-                while i < bytes.len() && bytes[i] >= 0x80 {
-                    i += 1;
-                }
-                // Take the ASCII run, noting whether any candidate could be in it.
-                let start = i;
-                let mut trigger = false;
-                while let Some(&c) = bytes.get(i) {
-                    if c >= 0x80 {
-                        break;
-                    }
-                    trigger |= TRIGGER[c as usize];
-                    i += 1;
-                }
-                if i - start < MIN_CANDIDATE || !(trigger || i - start >= LONG_RUN) {
-                    continue;
-                }
-                let mut input = Input::new(bytes).range(start..i).anchored(Anchored::No);
-                while let Some(m) = re.search_with(cache, &input) {
-                    let kind = CANDIDATES[m.pattern().as_usize()].0;
-                    if let Some((b, ms, me, detail)) =
-                        classify(kind, n, m.start(), m.end(), text, &s.norm, &mut s.tmp)
-                        && let Some(rule) = self.builtin_rule[b]
-                    {
-                        let (a, e) = s.norm.span_to_original(text, ms, me);
-                        out.push(Hit {
-                            rule,
-                            start: a,
-                            end: e,
-                            term: None,
-                            detail,
-                        });
-                    }
-                    if m.end() >= i {
-                        break;
-                    }
-                    input.set_start(m.end().max(m.start() + 1));
-                }
-            }
-        }
+        self.scan_builtin(text, s, out, false);
         if let (Some((re, idx)), Some(cache)) = (&self.custom, s.custom_cache.as_mut()) {
             let mut input = Input::new(text);
             while let Some(m) = re.search_with(cache, &input) {
@@ -687,6 +662,86 @@ impl Detector {
                     next += 1;
                 }
                 input.set_start(next);
+            }
+        }
+    }
+
+    /// The built-in regex pass over the ASCII runs of the normalised text. `search_all` searches
+    /// every run, even those that cannot hold a candidate (the reference for tests).
+    fn scan_builtin(&self, text: &str, s: &mut Scratch, out: &mut Vec<Hit>, search_all: bool) {
+        let (Some(re), Some(cache)) = (&self.builtin, s.cache.as_mut()) else {
+            return;
+        };
+        let n = s.norm.as_str();
+        let bytes = n.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            // Skip non-ASCII bytes (eight at a time where possible).
+            while let Some(w) = bytes.get(i..i + 8) {
+                let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+                if w & 0x8080_8080_8080_8080 != 0x8080_8080_8080_8080 {
+                    break;
+                }
+                i += 8;
+            }
+            while i < bytes.len() && bytes[i] >= 0x80 {
+                i += 1;
+            }
+            // Take the ASCII run, noting whether any candidate could be in it.
+            let start = i;
+            let mut trigger = false;
+            let mut streak = 0;
+            while let Some(&c) = bytes.get(i) {
+                match RUN_CLASS[c as usize] {
+                    RUN_END => break,
+                    RUN_WORD => {
+                        streak += 1;
+                        if streak >= LONG_RUN {
+                            trigger = true;
+                        }
+                    }
+                    RUN_TRIGGER => trigger = true,
+                    _ => streak = 0,
+                }
+                i += 1;
+                if trigger {
+                    // Searched anyway: skip to the end of the run.
+                    while let Some(w) = bytes.get(i..i + 8) {
+                        let w = u64::from_le_bytes(w.try_into().unwrap_or([0x80; 8]));
+                        if w & 0x8080_8080_8080_8080 != 0 {
+                            break;
+                        }
+                        i += 8;
+                    }
+                    while i < bytes.len() && bytes[i] < 0x80 {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+            if i - start < MIN_CANDIDATE || !(trigger || search_all) {
+                continue;
+            }
+            let mut input = Input::new(bytes).range(start..i).anchored(Anchored::No);
+            while let Some(m) = re.search_with(cache, &input) {
+                let kind = CANDIDATES[m.pattern().as_usize()].0;
+                if let Some((b, ms, me, detail)) =
+                    classify(kind, n, m.start(), m.end(), text, &s.norm, &mut s.tmp)
+                    && let Some(rule) = self.builtin_rule[b]
+                {
+                    let (a, e) = s.norm.span_to_original(text, ms, me);
+                    out.push(Hit {
+                        rule,
+                        start: a,
+                        end: e,
+                        term: None,
+                        detail,
+                    });
+                }
+                if m.end() >= i {
+                    break;
+                }
+                input.set_start(m.end().max(m.start() + 1));
             }
         }
     }
@@ -1028,6 +1083,40 @@ mod tests {
 
     fn ids(d: &Detector, text: &str) -> Vec<String> {
         found(d, text).into_iter().map(|(r, _)| r).collect()
+    }
+
+    proptest::proptest! {
+        /// The runs the built-in pass skips (no trigger byte, no long streak of letters) never
+        /// hold a hit: skipping them finds exactly what searching every run finds.
+        #[test]
+        fn skipped_runs_hold_no_hit(parts in proptest::collection::vec(
+            proptest::sample::select(&[
+                "AKIA", "ASIA", "AIza", "LTAI", "AKID", "eyJ", "EYJ", ".", "ABCDEFGHIJ", "KLMNOP",
+                "qrstuvwx", "yz", " ", "  ", "中文", "，", "Ａ", "\u{200b}", "\u{3000}", "7",
+                "13812345678", "@", "mail", ":", "_", "-", "sk-", "ghp_", "hf_", "xoxb-", "(",
+                ")", "/", "+86 ", "example.com", "Ｅ", "G", "H",
+            ][..]),
+            0..48,
+        )) {
+            let text = parts.concat();
+            let d = det(true, &[]);
+            let mut s = d.scratch();
+            s.norm.set(&text);
+            let (mut fast, mut all) = (Vec::new(), Vec::new());
+            d.scan_builtin(&text, &mut s, &mut fast, false);
+            d.scan_builtin(&text, &mut s, &mut all, true);
+            proptest::prop_assert_eq!(fast, all);
+        }
+    }
+
+    #[test]
+    fn skipped_runs_reference_finds_letter_only_keys() {
+        // A letter-only key has no trigger byte: the streak makes the run searched.
+        let d = det(true, &[]);
+        assert_eq!(
+            ids(&d, "密钥 AKIAABCDEFGHIJKLMNOP 结束"),
+            vec!["secret.aws-access-key-id".to_string()]
+        );
     }
 
     #[test]
