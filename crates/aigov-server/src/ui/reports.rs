@@ -3,9 +3,9 @@
 //! report engine (`aigov-report`) can be wired in by replacing its body.
 
 use aigov_core::access::Perm;
+use aigov_report::{Format, Kind, ReportRequest};
 use askama::Template;
 use axum::extract::{Query, State};
-use aigov_report::{Format, Kind, ReportRequest};
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -106,7 +106,12 @@ pub async fn render_report(
         f => Format::parse(f)
             .ok_or_else(|| ApiError::bad_field("format", "expected html, pdf, md, csv or json"))?,
     };
-    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
     let req = ReportRequest {
         kind: Some(kind),
         system: nonempty(&q.system),

@@ -1234,7 +1234,11 @@ async fn the_report_form_downloads_reports_recorded_in_the_audit_log() {
     let a = app().await;
     seed(&a).await;
     // The register as CSV: an attachment with the report's id, recorded in the audit log.
-    let p = get(&a, "/reports/new?kind=risk-register&format=csv&system=SYS-1").await;
+    let p = get(
+        &a,
+        "/reports/new?kind=risk-register&format=csv&system=SYS-1",
+    )
+    .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.header("content-type").starts_with("text/csv"));
     assert!(p.header("content-disposition").starts_with("attachment;"));
@@ -1242,12 +1246,23 @@ async fn the_report_form_downloads_reports_recorded_in_the_audit_log() {
     let id = p.header("x-aigov-report-id").to_string();
     assert!(!id.is_empty());
     let (_, log) = a
-        .call(Role::Auditor, "GET", "/api/v1/audit?action=report.generated", None)
+        .call(
+            Role::Auditor,
+            "GET",
+            "/api/v1/audit?action=report.generated",
+            None,
+        )
         .await;
     assert!(log.to_string().contains(&id), "{log}");
     // A viewer may download one too (it changes nothing but the log); a system report in
     // Markdown names the system.
-    let p = get_as(&a, Role::Viewer, "/reports/new?kind=system-risk&format=md&system=SYS-1", "en").await;
+    let p = get_as(
+        &a,
+        Role::Viewer,
+        "/reports/new?kind=system-risk&format=md&system=SYS-1",
+        "en",
+    )
+    .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("Customer assistant"));
     // PDF bytes.
@@ -1266,8 +1281,16 @@ async fn the_report_form_downloads_reports_recorded_in_the_audit_log() {
     // Mistakes come back on the form, in words, with the right status.
     let p = get(&a, "/reports/new?kind=system-risk&format=html").await;
     assert!(p.status.is_client_error(), "{}", p.status);
-    assert!(p.body.contains("<form") && p.body.contains("system"), "{}", p.body);
-    let p = get(&a, "/reports/new?kind=system-risk&format=html&system=SYS-99").await;
+    assert!(
+        p.body.contains("<form") && p.body.contains("system"),
+        "{}",
+        p.body
+    );
+    let p = get(
+        &a,
+        "/reports/new?kind=system-risk&format=html&system=SYS-99",
+    )
+    .await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     assert!(p.body.contains("SYS-99"), "{}", p.body);
     let p = get(&a, "/reports/new?kind=nonsense").await;
