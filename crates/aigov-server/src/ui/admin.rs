@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::view::{self, Ctx, FieldErrors, UiResult, redirect, render, render_status};
+use super::view::{self, Ctx, FieldErrors, UiError, UiResult, redirect, render, render_status};
 use crate::AppState;
 use crate::api::tokens::revoke_checked;
 
@@ -278,6 +278,7 @@ struct MethTpl<'a> {
     impact: Vec<String>,
     editable: bool,
     h: view::Heatmap,
+    error: String,
 }
 
 /// Query of the methodology page.
@@ -312,74 +313,78 @@ pub async fn methodologies(
     Query(q): Query<MethParams>,
 ) -> UiResult {
     c.require(Perm::RiskRead)?;
-    let all = s.store.list_methodologies().await?;
     let id = q.id.unwrap_or_else(|| "aigov-5x5".into());
-    let m = match all.iter().find(|m| m.id == id) {
-        Some(m) => m.clone(),
-        None => s.store.get_methodology(&id).await?,
-    };
-    let lc = c.lang.code();
-    render(&MethTpl {
-        list: all
-            .iter()
-            .map(|x| (x.id.clone(), x.name.get(lc).to_string(), x.id == m.id))
-            .collect(),
-        id: m.id.clone(),
-        name: m.name.get(lc).to_string(),
-        levels: m
-            .levels
-            .iter()
-            .enumerate()
-            .map(|(k, l)| {
-                (
-                    k,
-                    l.label.get(lc).to_string(),
-                    l.color.clone(),
-                    c.w("role", l.approver.as_str()).to_string(),
-                    l.treatment_days,
-                )
-            })
-            .collect(),
-        rows: (1..=m.likelihood.len())
-            .rev()
-            .map(|l| {
-                (
-                    m.likelihood[l - 1].label.get(lc).to_string(),
-                    (1..=m.impact.len())
-                        .map(|i| MatrixCell {
-                            l,
-                            i,
-                            level: m.grid[l - 1][i - 1],
-                        })
-                        .collect(),
-                )
-            })
-            .collect(),
-        impact: m
-            .impact
-            .iter()
-            .map(|x| x.label.get(lc).to_string())
-            .collect(),
-        editable: c.can("methodology_manage"),
-        h: preview(&c, &m).h,
-        c: &c,
-    })
+    let m = s.store.get_methodology(&id).await?;
+    meth_page(&s, &c, &m, String::new(), StatusCode::OK).await
 }
 
-/// `POST /admin/methodologies/preview`: `id` and `cell_<l>_<i>` = level index → the matrix.
-pub async fn methodology_preview(
-    State(s): State<AppState>,
-    c: Ctx,
-    Form(fields): Form<Vec<(String, String)>>,
+/// The methodology page showing `m` (possibly edited, not yet saved) and an error if any.
+async fn meth_page(
+    s: &AppState,
+    c: &Ctx,
+    m: &Methodology,
+    error: String,
+    status: StatusCode,
 ) -> UiResult {
-    c.require(Perm::MethodologyManage)?;
-    let id = fields
-        .iter()
-        .find(|(k, _)| k == "id")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| "aigov-5x5".into());
-    let mut m = s.store.get_methodology(&id).await?;
-    for (k, v) in &fields {
+    let all = s.store.list_methodologies().await?;
+    let lc = c.lang.code();
+    render_status(
+        status,
+        &MethTpl {
+            list: all
+                .iter()
+                .map(|x| (x.id.clone(), x.name.get(lc).to_string(), x.id == m.id))
+                .collect(),
+            id: m.id.clone(),
+            name: m.name.get(lc).to_string(),
+            levels: m
+                .levels
+                .iter()
+                .enumerate()
+                .map(|(k, l)| {
+                    (
+                        k,
+                        l.label.get(lc).to_string(),
+                        l.color.clone(),
+                        c.w("role", l.approver.as_str()).to_string(),
+                        l.treatment_days,
+                    )
+                })
+                .collect(),
+            rows: (1..=m.likelihood.len())
+                .rev()
+                .map(|l| {
+                    (
+                        m.likelihood[l - 1].label.get(lc).to_string(),
+                        (1..=m.impact.len())
+                            .map(|i| MatrixCell {
+                                l,
+                                i,
+                                level: m.grid[l - 1][i - 1],
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+            impact: m
+                .impact
+                .iter()
+                .map(|x| x.label.get(lc).to_string())
+                .collect(),
+            editable: c.can("methodology_manage"),
+            h: preview(c, m).h,
+            error,
+            c,
+        },
+    )
+}
+
+/// The methodology named by the form's `id`, with the form's `cell_<l>_<i>` = level index
+/// applied to its grid (cells out of range are ignored).
+async fn edited(s: &AppState, fields: &[(String, String)]) -> Result<Methodology, UiError> {
+    let id = field(fields, "id").unwrap_or("aigov-5x5");
+    let mut m = s.store.get_methodology(id).await?;
+    for (k, v) in fields {
         let Some(rest) = k.strip_prefix("cell_") else {
             continue;
         };
@@ -393,5 +398,62 @@ pub async fn methodology_preview(
             m.grid[l - 1][i - 1] = v;
         }
     }
+    Ok(m)
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// `POST /admin/methodologies`: saves the edited matrix as a new methodology (`new_id`,
+/// `new_name`); methodologies are versions, never changed in place, so risks graded under
+/// one keep their meaning. Problems come back on the page.
+pub async fn save_methodology(
+    State(s): State<AppState>,
+    c: Ctx,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> UiResult {
+    let p = c.require(Perm::MethodologyManage)?.clone();
+    let mut m = edited(&s, &fields).await?;
+    let (Some(id), Some(name)) = (field(&fields, "new_id"), field(&fields, "new_name")) else {
+        return meth_page(
+            &s,
+            &c,
+            &m,
+            c.t("admin.save_needs_id").to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    m.id = id.to_string();
+    m.name = aigov_core::methodology::Label::new(name, name);
+    match s.store.create_methodology(&p.actor(), &m).await {
+        Ok(m) => Ok(redirect(&format!(
+            "/admin/methodologies?id={}",
+            view::urlencode(&m.id)
+        ))),
+        Err(e) => {
+            let e = crate::error::ApiError::from(e);
+            if e.status().is_client_error() {
+                meth_page(&s, &c, &m, e.detail().to_string(), e.status()).await
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// `POST /admin/methodologies/preview`: `id` and `cell_<l>_<i>` = level index → the matrix.
+pub async fn methodology_preview(
+    State(s): State<AppState>,
+    c: Ctx,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> UiResult {
+    c.require(Perm::MethodologyManage)?;
+    let m = edited(&s, &fields).await?;
     render(&preview(&c, &m))
 }

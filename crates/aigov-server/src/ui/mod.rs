@@ -99,7 +99,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", post(admin::update_user))
         .route("/admin/tokens", get(admin::tokens))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
-        .route("/admin/methodologies", get(admin::methodologies))
+        .route(
+            "/admin/methodologies",
+            get(admin::methodologies).post(admin::save_methodology),
+        )
         .route(
             "/admin/methodologies/preview",
             post(admin::methodology_preview),

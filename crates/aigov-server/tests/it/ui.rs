@@ -303,6 +303,7 @@ fn actions() -> Vec<(&'static str, Perm, &'static str)> {
             MethodologyManage,
             "id=aigov-5x5",
         ),
+        ("/admin/methodologies", MethodologyManage, "id=aigov-5x5"),
         (
             "/checklist-items/x/status",
             ChecklistWrite,
@@ -1227,6 +1228,59 @@ async fn the_methodology_preview_redraws_the_matrix() {
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_methodology_editor_saves_a_new_methodology() {
+    let a = app().await;
+    let (cookie, csrf) = login(&a, "admin").await;
+    // Without an id and a name: the page again, saying what is missing, nothing stored.
+    let r = post_form(
+        &a,
+        &cookie,
+        "/admin/methodologies",
+        &format!("_csrf={csrf}&id=aigov-5x5&cell_1_1=4"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Give the new methodology an id and a name"));
+    // The built-in id is refused with the store's reason, on the page.
+    let r = post_form(
+        &a,
+        &cookie,
+        "/admin/methodologies",
+        &format!("_csrf={csrf}&id=aigov-5x5&new_id=aigov-5x5&new_name=Again"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("built-in"), "{}", r.body);
+    // Saved as a new one with the edited cell, audited, and shown.
+    let r = post_form(
+        &a,
+        &cookie,
+        "/admin/methodologies",
+        &format!("_csrf={csrf}&id=aigov-5x5&cell_1_1=4&new_id=acme-5x5&new_name=Acme%205x5"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.header("location"), "/admin/methodologies?id=acme-5x5");
+    let (s, m) = a
+        .call(Role::Admin, "GET", "/api/v1/methodologies/acme-5x5", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(m["grid"][0][0], 4);
+    assert_eq!(m["name"]["en"], "Acme 5x5");
+    let p = get(&a, "/admin/methodologies?id=acme-5x5").await;
+    assert!(p.body.contains("Acme 5x5"));
+    let (_, log) = a
+        .call(
+            Role::Auditor,
+            "GET",
+            "/api/v1/audit?action=methodology.create",
+            None,
+        )
+        .await;
+    assert!(log.to_string().contains("acme-5x5"), "{log}");
 }
 
 #[tokio::test]
