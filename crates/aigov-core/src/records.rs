@@ -202,7 +202,7 @@ pub struct GroupCoverage {
 }
 
 /// Checklist coverage of one adopted catalog: overall, per top-level section and per actor
-/// role. Items without a `role:` tag count in no role group.
+/// role (`role:` tags on an item or its ancestors; items with none count under `all`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageBreakdown {

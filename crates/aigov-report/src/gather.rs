@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aigov_catalog::{Catalog, Library};
+use aigov_catalog::Library;
 use aigov_core::Timestamp;
 use aigov_core::inventory::ObjectKind;
 use aigov_core::methodology::{Label, Methodology};
@@ -657,43 +657,6 @@ async fn systems_in_scope(
     }
 }
 
-/// The top-level section and the roles of an item (from `role:` tags on it or an ancestor).
-fn section_and_roles(cat: Option<&Catalog>, item: &str) -> (String, Label, Vec<String>) {
-    let Some(cat) = cat else {
-        return (item.to_string(), Label::default(), vec!["all".into()]);
-    };
-    let mut roles = BTreeSet::new();
-    let mut cur = cat.item(item);
-    let mut top = (item.to_string(), Label::default());
-    let mut guard = 0;
-    while let Some(it) = cur {
-        for t in &it.tags {
-            if let Some(r) = t.strip_prefix("role:") {
-                roles.insert(r.to_string());
-            }
-        }
-        top = (
-            it.r#ref.clone(),
-            Label {
-                zh: it.title.zh.clone(),
-                en: it.title.en.clone(),
-            },
-        );
-        guard += 1;
-        cur = it
-            .parent
-            .as_deref()
-            .and_then(|p| cat.item(p))
-            .filter(|_| guard < 64);
-    }
-    let roles = if roles.is_empty() {
-        vec!["all".into()]
-    } else {
-        roles.into_iter().collect()
-    };
-    (top.0, top.1, roles)
-}
-
 async fn compliance(ctx: &mut Ctx<'_>, req: &ReportRequest) -> Result<Parts, ReportError> {
     let systems = systems_in_scope(ctx, req.system.as_deref()).await?;
     // catalog key -> (systems, overall, sections, roles, gaps)
@@ -735,7 +698,8 @@ async fn compliance(ctx: &mut Ctx<'_>, req: &ReportRequest) -> Result<Parts, Rep
             acc.systems.push(sys.r#ref.clone());
             for it in items {
                 acc.overall.add(&it.status);
-                let (sec, sec_title, roles) = section_and_roles(cat, &it.item_ref);
+                let (sec, sec_title, roles) =
+                    aigov_store::governance::section_and_roles(cat, &it.item_ref);
                 let order = pos.get(sec.as_str()).copied().unwrap_or(usize::MAX);
                 acc.sections
                     .entry(sec)

@@ -2,12 +2,12 @@
 //! inventory gives, framework adoption with checklists and coverage, crosswalk suggestions,
 //! candidate risks from rules, and lifecycle stage gates.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aigov_catalog::crosswalk::{Crosswalk, Node};
 use aigov_catalog::{Catalog, Cite, Item, Library, Relationship};
 use aigov_core::inventory::{ObjectKind, Stage};
-use aigov_core::methodology::{Methodology, default_methodology};
+use aigov_core::methodology::{Label, Methodology, default_methodology};
 use aigov_core::records::{
     Adoption, Blocker, Candidate, ChecklistItem, Coverage, CoverageBreakdown, GroupCoverage, Risk,
 };
@@ -1495,8 +1495,47 @@ impl SqlCore {
     }
 }
 
+/// The top-level section (ref and title) and the actor roles of a catalog item: `role:` tags
+/// on the item or any ancestor, `all` when there are none. Checklist coverage (API, CLI) and the
+/// compliance report both group by it.
+pub fn section_and_roles(cat: Option<&Catalog>, item: &str) -> (String, Label, Vec<String>) {
+    let Some(cat) = cat else {
+        return (item.to_string(), Label::default(), vec!["all".into()]);
+    };
+    let mut roles = BTreeSet::new();
+    let mut cur = cat.item(item);
+    let mut top = (item.to_string(), Label::default());
+    let mut guard = 0;
+    while let Some(it) = cur {
+        for t in &it.tags {
+            if let Some(r) = t.strip_prefix("role:") {
+                roles.insert(r.to_string());
+            }
+        }
+        top = (
+            it.r#ref.clone(),
+            Label {
+                zh: it.title.zh.clone(),
+                en: it.title.en.clone(),
+            },
+        );
+        guard += 1;
+        cur = it
+            .parent
+            .as_deref()
+            .and_then(|p| cat.item(p))
+            .filter(|_| guard < 64);
+    }
+    let roles = if roles.is_empty() {
+        vec!["all".into()]
+    } else {
+        roles.into_iter().collect()
+    };
+    (top.0, top.1, roles)
+}
+
 /// Coverage of checklist items (only applicable ones count), overall, per top-level section of
-/// `cat` (catalog order) and per `role:` tag (by name). Pure: the report crate uses it too.
+/// `cat` (catalog order) and per actor role ([`section_and_roles`], by name). Pure.
 pub fn coverage_breakdown(
     catalog: &str,
     items: &[ChecklistItem],
@@ -1517,33 +1556,19 @@ pub fn coverage_breakdown(
     for ci in items.iter().filter(|i| i.applies) {
         overall.add(&ci.status);
         let Some(c) = cat else { continue };
-        // The top-level ancestor (bounded walk: catalogs are validated acyclic, but be safe).
-        let mut top = c.item(&ci.item_ref);
-        for _ in 0..64 {
-            match top
-                .and_then(|t| t.parent.as_deref())
-                .and_then(|p| c.item(p))
-            {
-                Some(p) => top = Some(p),
-                None => break,
-            }
-        }
-        if let Some(t) = top {
-            let at = pos.get(t.r#ref.as_str()).copied().unwrap_or(usize::MAX);
-            sections
-                .entry(at)
-                .or_insert_with(|| GroupCoverage {
-                    key: t.r#ref.clone(),
-                    title: json!({"zh": t.title.zh, "en": t.title.en}),
-                    coverage: Coverage::default(),
-                })
-                .coverage
-                .add(&ci.status);
-        }
-        if let Some(it) = c.item(&ci.item_ref) {
-            for role in it.tags.iter().filter_map(|t| t.strip_prefix("role:")) {
-                roles.entry(role.to_string()).or_default().add(&ci.status);
-            }
+        let (top, title, item_roles) = section_and_roles(Some(c), &ci.item_ref);
+        let at = pos.get(top.as_str()).copied().unwrap_or(usize::MAX);
+        sections
+            .entry(at)
+            .or_insert_with(|| GroupCoverage {
+                key: top,
+                title: json!({"zh": title.zh, "en": title.en}),
+                coverage: Coverage::default(),
+            })
+            .coverage
+            .add(&ci.status);
+        for role in item_roles {
+            roles.entry(role).or_default().add(&ci.status);
         }
     }
     CoverageBreakdown {

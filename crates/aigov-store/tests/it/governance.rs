@@ -253,6 +253,12 @@ async fn adoption_builds_checklists_with_reasons_and_suggests_through_crosswalks
         );
         assert!(provider_items >= 10);
         assert!(!b.by_role.iter().any(|g| g.key == "model-developer"));
+        // Technical measures carry no role: they count under `all`, as in the compliance report.
+        let all_roles = b.by_role.iter().find(|g| g.key == "all").unwrap();
+        assert_eq!(
+            all_roles.coverage.applicable,
+            cl.iter().filter(|c| c.item_ref.starts_with("4.")).count() as i64
+        );
         assert!(matches!(
             s.checklist_coverage(&lib, &sys.r#ref, "owasp-llm").await,
             Err(StoreError::NotFound { .. })
