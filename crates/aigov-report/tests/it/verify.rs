@@ -139,3 +139,27 @@ async fn a_broken_audit_chain_is_reported() {
     assert_eq!(v.chain.as_ref().unwrap().broken_at, Some(3));
     assert_eq!(v.verdict.exit_code(), 5);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// `verify` reads hostile files: whatever the bytes, behind whichever format's opening
+    /// (so each embedded-data extractor is reached), it answers and never panics.
+    #[test]
+    fn verify_never_panics_on_hostile_files(
+        head in 0usize..6,
+        body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+    ) {
+        let prefix: &[u8] = [
+            &b""[..],
+            b"<!DOCTYPE html><meta name=\"aigov-report-id\" content=\"",
+            b"%PDF-1.7\n/Keywords (aigov-report:",
+            b"{\"format_version\": 1, \"digest\": \"",
+            b"# Report\n<!-- aigov-report\n{\"meta\":",
+            b"<script type=\"application/json\" id=\"aigov-report\">{",
+        ][head];
+        let mut bytes = prefix.to_vec();
+        bytes.extend_from_slice(&body);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let _ = rt.block_on(aigov_report::verify(&bytes, None));
+    }
+}
