@@ -12,7 +12,6 @@
 //! 4. run the custom rules over the original text;
 //! 5. map every span back to the original text.
 
-use daachorse::CharwiseDoubleArrayAhoCorasick;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
@@ -20,6 +19,7 @@ use serde::Serialize;
 
 use crate::ScanError;
 use crate::corpus::pi;
+use crate::corpus::terms::TermMatcher;
 use crate::lexicon::{Lexicon, UniqueTerm};
 use crate::text::{Normalized, fold_width};
 
@@ -358,7 +358,7 @@ pub struct Hit {
 
 struct LexMatcher {
     rule: u32,
-    ac: CharwiseDoubleArrayAhoCorasick<u32>,
+    matcher: TermMatcher,
     terms: Vec<UniqueTerm>,
 }
 
@@ -396,6 +396,8 @@ pub struct Scratch {
     cache: Option<meta::Cache>,
     custom_cache: Option<meta::Cache>,
     tmp: String,
+    /// Library hits of the current text, as `(end, start, term)` in normalised offsets.
+    lex: Vec<(usize, usize, u32)>,
 }
 
 impl Detector {
@@ -420,17 +422,7 @@ impl Detector {
                     lex.path
                 )));
             }
-            // The 2-gram prefilter saturates on CJK libraries (UTF-8 byte pairs of common
-            // ideographs are few) and its gate costs ~5 % on the corpus bench: off.
-            let ac = daachorse::CharwiseDoubleArrayAhoCorasickBuilder::new()
-                .use_prefilter(false)
-                .build_with_values(
-                    terms
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| (t.norm.as_str(), i as u32)),
-                )
-                .map_err(|e| ScanError::Lexicon(format!("{}: {e}", lex.path)))?;
+            let matcher = TermMatcher::new(terms.iter().map(|t| t.norm.as_str()));
             fp.update(b"lexicon\0");
             fp.update(name.as_bytes());
             for t in &terms {
@@ -441,7 +433,7 @@ impl Detector {
             }
             lexicons.push(LexMatcher {
                 rule: rules.len() as u32,
-                ac,
+                matcher,
                 terms,
             });
             rules.push(Rule {
@@ -618,6 +610,7 @@ impl Detector {
             cache: self.builtin.as_ref().map(Regex::create_cache),
             custom_cache: self.custom.as_ref().map(|(r, _)| r.create_cache()),
             tmp: String::new(),
+            lex: Vec::new(),
         }
     }
 
@@ -629,13 +622,18 @@ impl Detector {
         s.norm.set(text);
         let n = s.norm.as_str();
         for lex in &self.lexicons {
-            for m in lex.ac.find_overlapping_iter(n) {
-                let (a, b) = s.norm.span_to_original(text, m.start(), m.end());
+            s.lex.clear();
+            lex.matcher
+                .find(n, |start, end, term| s.lex.push((end, start, term)));
+            // Reported by end, then start (longest first), as a streaming automaton would.
+            s.lex.sort_unstable();
+            for &(end, start, term) in &s.lex {
+                let (a, b) = s.norm.span_to_original(text, start, end);
                 out.push(Hit {
                     rule: lex.rule,
                     start: a,
                     end: b,
-                    term: Some(m.value()),
+                    term: Some(term),
                     detail: None,
                 });
             }
@@ -676,50 +674,14 @@ impl Detector {
         let bytes = n.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            // Skip non-ASCII bytes (eight at a time where possible).
-            while let Some(w) = bytes.get(i..i + 8) {
-                let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
-                if w & 0x8080_8080_8080_8080 != 0x8080_8080_8080_8080 {
-                    break;
-                }
-                i += 8;
-            }
-            while i < bytes.len() && bytes[i] >= 0x80 {
-                i += 1;
-            }
-            // Take the ASCII run, noting whether any candidate could be in it.
+            i = run_end(bytes, i, true);
+            // Take the ASCII run; search it only if a candidate could be in it.
             let start = i;
-            let mut trigger = false;
-            let mut streak = 0;
-            while let Some(&c) = bytes.get(i) {
-                match RUN_CLASS[c as usize] {
-                    RUN_END => break,
-                    RUN_WORD => {
-                        streak += 1;
-                        if streak >= LONG_RUN {
-                            trigger = true;
-                        }
-                    }
-                    RUN_TRIGGER => trigger = true,
-                    _ => streak = 0,
-                }
-                i += 1;
-                if trigger {
-                    // Searched anyway: skip to the end of the run.
-                    while let Some(w) = bytes.get(i..i + 8) {
-                        let w = u64::from_le_bytes(w.try_into().unwrap_or([0x80; 8]));
-                        if w & 0x8080_8080_8080_8080 != 0 {
-                            break;
-                        }
-                        i += 8;
-                    }
-                    while i < bytes.len() && bytes[i] < 0x80 {
-                        i += 1;
-                    }
-                    break;
-                }
-            }
-            if i - start < MIN_CANDIDATE || !(trigger || search_all) {
+            i = run_end(bytes, i, false);
+            let run = &bytes[start..i];
+            if run.len() < MIN_CANDIDATE
+                || !(search_all || has_trigger(run) || has_long_streak(run))
+            {
                 continue;
             }
             let mut input = Input::new(bytes).range(start..i).anchored(Anchored::No);
@@ -745,6 +707,76 @@ impl Detector {
             }
         }
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The end of the run of non-ASCII (`wide`) or ASCII bytes starting at `i`, eight bytes at a
+/// time where possible.
+#[inline]
+fn run_end(bytes: &[u8], mut i: usize, wide: bool) -> usize {
+    while let Some(w) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        // High bits of the bytes that end the run.
+        let stop = if wide { !w & HIGHS } else { w & HIGHS };
+        if stop != 0 {
+            return i + stop.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && (bytes[i] >= 0x80) == wide {
+        i += 1;
+    }
+    i
+}
+
+/// Whether a word of eight ASCII bytes holds a [`RUN_TRIGGER`] byte: a digit, `:` (both in
+/// 0x30–0x3A), `@`, `_` or `-`. Exact: no byte's sum carries into the next.
+#[inline]
+fn word_has_trigger(w: u64) -> bool {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let ge_30 = w + ONES * (0x80 - 0x30);
+    let ge_3b = w + ONES * (0x80 - 0x3B);
+    let digits = ge_30 & !ge_3b & HIGHS;
+    digits
+        | zero(w ^ (ONES * u64::from(b'@')))
+        | zero(w ^ (ONES * u64::from(b'_')))
+        | zero(w ^ (ONES * u64::from(b'-')))
+        != 0
+}
+
+/// Whether a run of ASCII bytes holds a [`RUN_TRIGGER`] byte.
+fn has_trigger(run: &[u8]) -> bool {
+    let mut words = run.chunks_exact(8);
+    for w in &mut words {
+        if word_has_trigger(u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| RUN_CLASS[usize::from(c)] == RUN_TRIGGER)
+}
+
+/// Whether a run of ASCII bytes holds [`LONG_RUN`] [`RUN_WORD`] bytes in a row.
+fn has_long_streak(run: &[u8]) -> bool {
+    if run.len() < LONG_RUN {
+        return false;
+    }
+    let mut streak = 0;
+    for &c in run {
+        if RUN_CLASS[usize::from(c)] == RUN_WORD {
+            streak += 1;
+            if streak >= LONG_RUN {
+                return true;
+            }
+        } else {
+            streak = 0;
+        }
+    }
+    false
 }
 
 fn builtin_index(id: &str) -> usize {
@@ -1086,6 +1118,29 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The word-at-a-time trigger test agrees with the byte table on any ASCII run.
+        #[test]
+        fn trigger_words_agree_with_the_table(run in proptest::collection::vec(0u8..0x80, 0..40)) {
+            let table = run.iter().any(|&c| RUN_CLASS[usize::from(c)] == RUN_TRIGGER);
+            proptest::prop_assert_eq!(has_trigger(&run), table);
+        }
+
+        /// Runs end where a byte of the other kind starts, or at the end.
+        #[test]
+        fn runs_end_at_the_first_byte_of_the_other_kind(
+            bytes in proptest::collection::vec(proptest::sample::select(&[0x41u8, 0x20, 0xE4, 0xB8][..]), 0..40),
+            from in 0usize..40,
+        ) {
+            let from = from.min(bytes.len());
+            for wide in [false, true] {
+                let want = bytes[from..]
+                    .iter()
+                    .position(|&c| (c >= 0x80) != wide)
+                    .map_or(bytes.len(), |k| from + k);
+                proptest::prop_assert_eq!(run_end(&bytes, from, wide), want);
+            }
+        }
+
         /// The runs the built-in pass skips (no trigger byte, no long streak of letters) never
         /// hold a hit: skipping them finds exactly what searching every run finds.
         #[test]

@@ -4,6 +4,8 @@
 //! - [`json`] — the JSONL field extractor (names, JSON pointers, `*`).
 //! - [`detect`] — the detector engine: keyword automata, the personal-information and secret
 //!   regex pass with validators, custom rules.
+//! - [`terms`] — the keyword-library matcher (hashed keys of the first characters, exact
+//!   comparison).
 //! - [`pi`] — validators: GB 11643 check character, Luhn, number plans, HK/TW check digits.
 //! - [`scan`] — running a scan: parallel shards, resume, merge.
 //! - [`report`] — the summary with the GB/T 45654 per-source check; Markdown and HTML.
@@ -20,6 +22,7 @@ pub mod redact;
 pub mod report;
 pub mod sample;
 pub mod scan;
+pub mod terms;
 
 pub use detect::{CustomRule, Detector, DetectorConfig, Hit, Rule, RuleKind};
 pub use input::{Format, TextRecords};
