@@ -16,12 +16,17 @@
 //! with 1 and N jobs, plus the hit count and the size of the flagged output.
 //! `AIGOV_BENCH_QUICK=1` prints only those figures (no criterion runs).
 //!
-//! Measured (64 MB, 2-core machine; issue 6 §5 target ≥ 150 MB/s per core): detector alone
-//! 189–209 MB/s per CPU-second; whole `scan corpus --jobs 1` 149–165 (median ≈ 157, one
-//! outlier at 120 under load), `--jobs 2` 137–161 per CPU-second and 222–282 MB/s wall on an
-//! otherwise idle machine (≈ 1.6× the one-job wall figure). Before reusing worker scratch
-//! across shards: 140–145 and 126–140. The margin over 150 is thin; the library automaton
-//! (daachorse, ~45 % of a scan) is the next cost to attack.
+//! It also prints the keyword-library matcher alone next to a daachorse automaton over the same
+//! terms (what the detector used before), and asserts that the two find the same number of
+//! occurrences. `AIGOV_BENCH_SCAN_ONLY=1` skips everything but the whole scans (for profiling).
+//!
+//! Measured (64 MB, 2-core machine, five runs; issue 6 §5 target ≥ 150 MB/s per core):
+//! detector alone 247–301 MB/s per CPU-second; library matcher alone 482–521 against
+//! daachorse's 260–271; whole `scan corpus --jobs 1` 164–212 (median 201) per CPU-second;
+//! `--jobs 2` 159–205 per CPU-second (median 171) and 268–360 MB/s wall (≈ 1.5–1.8× one job).
+//! With the daachorse automaton, measured the same day: detector 169–177, `--jobs 1` 138–141,
+//! `--jobs 2` 128–144. This machine is shared and its speed drifts by ±20 % within minutes;
+//! compare binaries run alternately, not runs taken at different times.
 
 #![allow(clippy::unwrap_used)]
 

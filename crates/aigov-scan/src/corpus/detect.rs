@@ -1,11 +1,9 @@
-//! The detector engine: one Aho–Corasick automaton per keyword library, one multi-pattern
-//! regex pass for personal information and secrets with validators on the candidates, and an
+//! The detector engine: one term matcher per keyword library, one multi-pattern regex pass for personal information and secrets with validators on the candidates, and an
 //! optional pass of custom regex rules.
 //!
 //! Hot path, per text:
 //! 1. normalise into a reused buffer ([`crate::text::Normalized`]);
-//! 2. run each library's character-wise double-array Aho–Corasick automaton (daachorse) over
-//!    it, reporting every (overlapping) occurrence;
+//! 2. run each library's [`TermMatcher`] over it, reporting every (overlapping) occurrence;
 //! 3. run one lazy-DFA regex with every built-in candidate pattern, only over the ASCII runs of
 //!    the normalised text (every built-in pattern is ASCII, so CJK stretches are skipped
 //!    without being looked at twice), and hand each candidate to its validator;
@@ -760,9 +758,29 @@ fn has_trigger(run: &[u8]) -> bool {
         .any(|&c| RUN_CLASS[usize::from(c)] == RUN_TRIGGER)
 }
 
+/// Whether every byte of a word of eight ASCII bytes is a [`RUN_WORD`] byte (a letter or `.`).
+/// Exact per byte: no sum carries into the next byte.
+#[inline]
+fn word_all_word_bytes(w: u64) -> bool {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let l = w | (ONES * 0x20);
+    let letters = (l + ONES * (0x80 - 0x61)) & !(l + ONES * (0x80 - 0x7B)) & HIGHS;
+    let d = w ^ (ONES * u64::from(b'.'));
+    let dots = !(((d & LOW7) + LOW7) | d) & HIGHS;
+    letters | dots == HIGHS
+}
+
 /// Whether a run of ASCII bytes holds [`LONG_RUN`] [`RUN_WORD`] bytes in a row.
 fn has_long_streak(run: &[u8]) -> bool {
     if run.len() < LONG_RUN {
+        return false;
+    }
+    // Any LONG_RUN (16) bytes in a row cover a whole eight-byte chunk of the run: without a
+    // chunk made only of word bytes there is no streak.
+    let whole_chunk = run
+        .chunks_exact(8)
+        .any(|c| word_all_word_bytes(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))));
+    if !whole_chunk {
         return false;
     }
     let mut streak = 0;
@@ -1123,6 +1141,24 @@ mod tests {
         fn trigger_words_agree_with_the_table(run in proptest::collection::vec(0u8..0x80, 0..40)) {
             let table = run.iter().any(|&c| RUN_CLASS[usize::from(c)] == RUN_TRIGGER);
             proptest::prop_assert_eq!(has_trigger(&run), table);
+        }
+
+        /// The chunk test never hides a streak: it agrees with counting byte by byte.
+        #[test]
+        fn long_streaks_agree_with_the_table(
+            parts in proptest::collection::vec(
+                ("[aZ.]{0,20}", proptest::sample::select(&[" ", "0", "\u{e}", "@", "`", "{", "[", "/"][..])),
+                0..6,
+            ),
+        ) {
+            let run: Vec<u8> = parts.iter().flat_map(|(w, sep)| [w.as_bytes(), sep.as_bytes()].concat()).collect();
+            let mut streak = 0;
+            let mut table = false;
+            for &c in &run {
+                streak = if RUN_CLASS[usize::from(c)] == RUN_WORD { streak + 1 } else { 0 };
+                table |= streak >= LONG_RUN;
+            }
+            proptest::prop_assert_eq!(has_long_streak(&run), table);
         }
 
         /// Runs end where a byte of the other kind starts, or at the end.
