@@ -17,13 +17,21 @@
 //! - Only where a key passes (a few per cent of positions on the benchmark corpus) is a table
 //!   consulted and the terms with that key compared byte for byte.
 //!
-//! Matches are exact: the bit set and the table only choose which terms to compare. The cost
-//! per position is bounded by the key lengths in use (at most a few tests); the comparisons at
-//! a position are bounded by the number of terms sharing its key, so a library where thousands
-//! of terms share their first bytes is slow at those positions, never wrong.
+//! - A key shared by more than [`SMALL_BUCKET`] terms (a library of URLs all starting with
+//!   `https://`) is not compared term by term: for each distinct length among its terms, the
+//!   text of that length is looked up in a hash map of those terms.
+//!
+//! Matches are exact: the bit set and the tables only choose which terms to compare. The cost
+//! per position is bounded by the key lengths in use (at most a few tests) and, where a key
+//! passes, by [`SMALL_BUCKET`] comparisons or by the number of distinct term lengths behind
+//! the key.
 
 /// Longest key, in bytes (one machine word).
 const KEY_BYTES: usize = 8;
+
+/// Terms sharing a key beyond this many are found by length and hash map instead of being
+/// compared one by one.
+pub const SMALL_BUCKET: usize = 16;
 
 /// Bytes of the character a UTF-8 byte starts (1 for continuation bytes, which never start a
 /// position: positions advance by whole characters).
@@ -42,6 +50,8 @@ const WIDTH: [u8; 256] = {
     }
     t
 };
+
+use std::collections::HashMap;
 
 /// The first `len` bytes (1–8) of `b[i..]` as a little-endian word, zero-padded.
 #[inline(always)]
@@ -83,6 +93,10 @@ pub struct TermMatcher {
     /// Each term's bytes (a range of `pool`).
     spans: Vec<(u32, u32)>,
     pool: Vec<u8>,
+    /// The distinct term lengths of each large bucket (ranges in [`Slot`]), ascending.
+    lengths: Vec<u32>,
+    /// The terms of large buckets, by their bytes.
+    large: HashMap<Box<[u8]>, u32>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -91,6 +105,9 @@ struct Slot {
     len: u32,
     first: u32,
     count: u32,
+    /// For a bucket of more than [`SMALL_BUCKET`] terms, its range of `lengths`.
+    lengths_first: u32,
+    lengths_count: u32,
 }
 
 impl TermMatcher {
@@ -134,6 +151,8 @@ impl TermMatcher {
         let mut slots = vec![Slot::default(); size];
         let mask = size - 1;
         let mut cands = Vec::with_capacity(keyed.len());
+        let mut lengths = Vec::new();
+        let mut large = HashMap::new();
         let mut i = 0;
         while i < keyed.len() {
             let (w, len, _) = keyed[i];
@@ -141,6 +160,19 @@ impl TermMatcher {
             while i < keyed.len() && (keyed[i].0, keyed[i].1) == (w, len) {
                 cands.push(keyed[i].2);
                 i += 1;
+            }
+            let group = &cands[first as usize..];
+            let (lengths_first, mut lengths_count) = (lengths.len() as u32, 0);
+            if group.len() > SMALL_BUCKET {
+                let mut ls: Vec<u32> = group.iter().map(|&t| spans[t as usize].1).collect();
+                ls.sort_unstable();
+                ls.dedup();
+                lengths_count = ls.len() as u32;
+                lengths.extend(ls);
+                for &t in group {
+                    let (start, n) = spans[t as usize];
+                    large.insert(pool[start as usize..(start + n) as usize].into(), t);
+                }
             }
             let h = hash(w, len as usize);
             let bit = (h >> shift) as usize;
@@ -154,6 +186,8 @@ impl TermMatcher {
                 len,
                 first,
                 count: cands.len() as u32 - first,
+                lengths_first,
+                lengths_count,
             };
         }
         TermMatcher {
@@ -165,6 +199,8 @@ impl TermMatcher {
             cands,
             spans,
             pool,
+            lengths,
+            large,
         }
     }
 
@@ -227,6 +263,18 @@ impl TermMatcher {
                 return;
             }
             if slot.word == w && slot.len as usize == k {
+                if slot.lengths_count > 0 {
+                    let (first, count) = (slot.lengths_first as usize, slot.lengths_count as usize);
+                    for &len in &self.lengths[first..first + count] {
+                        let Some(text) = b.get(i..i + len as usize) else {
+                            break;
+                        };
+                        if let Some(&t) = self.large.get(text) {
+                            out(i, i + len as usize, t);
+                        }
+                    }
+                    return;
+                }
                 let (first, count) = (slot.first as usize, slot.count as usize);
                 for &t in &self.cands[first..first + count] {
                     let (start, len) = self.spans[t as usize];
@@ -303,6 +351,24 @@ mod tests {
         assert!(fast(&[], "text").is_empty());
     }
 
+    #[test]
+    fn large_buckets_are_searched_by_length() {
+        // 300 URLs share their first eight bytes; some are prefixes of others.
+        let mut terms: Vec<String> = (0..300)
+            .map(|n| format!("https://site{n}.example"))
+            .collect();
+        terms.push("https://site1".into());
+        terms.push("https://网站".into());
+        terms.push("https:/".into());
+        let refs: Vec<&str> = terms.iter().map(String::as_str).collect();
+        let text = "see https://site12.example/x and https://site1 or https://网站, https://site299.example https://none";
+        let found = fast(&refs, text);
+        assert_eq!(found, naive(&refs, text));
+        assert!(found.len() >= 8, "{found:?}");
+        let m = TermMatcher::new(refs.iter().copied());
+        assert!(m.large.len() > SMALL_BUCKET);
+    }
+
     proptest::proptest! {
         /// The matcher finds exactly what a naive search for each term finds, on texts and
         /// terms over a small mixed alphabet (many overlaps, shared keys, 1–6 characters).
@@ -310,6 +376,16 @@ mod tests {
         fn agrees_with_a_naive_search(
             terms in proptest::collection::btree_set("[ab中文😀é ]{1,6}", 1..40),
             text in "[ab中文😀é c]{0,80}",
+        ) {
+            let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(fast(&terms, &text), naive(&terms, &text));
+        }
+
+        /// The same over two letters, so that many terms share a key (large buckets).
+        #[test]
+        fn agrees_with_a_naive_search_on_shared_keys(
+            terms in proptest::collection::btree_set("[ab]{2,9}", 1..80),
+            text in "[abc]{0,120}",
         ) {
             let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
             proptest::prop_assert_eq!(fast(&terms, &text), naive(&terms, &text));
