@@ -417,6 +417,12 @@ pub(crate) struct WriteTx {
 }
 
 impl WriteTx {
+    /// The audit head's sequence number when this transaction took the write lock (no other
+    /// write can land before it commits or rolls back).
+    pub(crate) fn start_seq(&self) -> i64 {
+        self.start.0
+    }
+
     /// A new id.
     pub(crate) fn new_id(&self) -> String {
         self.core_ids.next()

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::{SqlCore, WriteTx, int_col, opt_str, sql, str_col};
+use crate::db::{SqlCore, WriteTx, audit_head, int_col, opt_str, sql, str_col};
 use crate::error::{StoreError, StoreResult};
 
 /// Label JSON (`{zh, en}`) from a rule's label, with extra facts.
@@ -1463,8 +1463,25 @@ impl SqlCore {
         Ok(out)
     }
 
+    /// Evaluates the gate of `to` for a system, noting the audit head it was evaluated at, so
+    /// that [`SqlCore::move_stage_checked`] can tell whether anything changed since.
+    pub async fn check_gate(
+        &self,
+        rules: &Rules,
+        system: &str,
+        to: Stage,
+    ) -> StoreResult<GateCheck> {
+        // Every write appends to the audit chain under the head's lock: an unchanged head
+        // means nothing was written between this read and the move.
+        let (head, _) = audit_head(&self.pool).await?;
+        let blockers = self.gate_blockers(rules, system, to).await?;
+        Ok(GateCheck { head, blockers })
+    }
+
     /// Moves a system to another stage if its gate allows it, or with an override (whose
-    /// reason and the blockers it overrode are recorded).
+    /// reason and the blockers it overrode are recorded). The gate is evaluated again if
+    /// anything is written while it is checked, so a risk graded or an incident opened in
+    /// between is never missed.
     pub async fn move_stage(
         &self,
         actor: &str,
@@ -1472,27 +1489,66 @@ impl SqlCore {
         system: &str,
         m: StageMove<'_>,
     ) -> StoreResult<aigov_core::records::Record> {
+        for _ in 0..GATE_ATTEMPTS {
+            let check = self.check_gate(rules, system, m.to).await?;
+            if let Some(r) = self.move_stage_checked(actor, system, m, &check).await? {
+                return Ok(r);
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "other changes kept landing while the gate of stage {} was checked ({GATE_ATTEMPTS} tries); try again",
+            m.to
+        )))
+    }
+
+    /// Moves a system as [`SqlCore::move_stage`] does, by a gate check made earlier. `Ok(None)`
+    /// when anything was written since the check (nothing moved; check again).
+    pub async fn move_stage_checked(
+        &self,
+        actor: &str,
+        system: &str,
+        m: StageMove<'_>,
+        check: &GateCheck,
+    ) -> StoreResult<Option<aigov_core::records::Record>> {
         let StageMove {
             to,
             reason,
             expected_version,
             override_reason,
         } = m;
-        let blockers = self.gate_blockers(rules, system, to).await?;
-        if !blockers.is_empty() {
+        let mut extra = None;
+        if !check.blockers.is_empty() {
             match override_reason.map(str::trim).filter(|r| !r.is_empty()) {
-                None => return Err(StoreError::GateBlocked(blockers)),
+                None => return Err(StoreError::GateBlocked(check.blockers.clone())),
                 Some(o) => {
-                    let extra = json!({"gate_override": {"reason": o, "blockers": blockers}});
-                    return self
-                        .change_stage_with(actor, system, to, reason, expected_version, Some(extra))
-                        .await;
+                    extra =
+                        Some(json!({"gate_override": {"reason": o, "blockers": check.blockers}}));
                 }
             }
         }
-        self.change_stage(actor, system, to, reason, expected_version)
-            .await
+        self.change_stage_at(
+            actor,
+            system,
+            to,
+            reason,
+            expected_version,
+            extra,
+            Some(check.head),
+        )
+        .await
     }
+}
+
+/// How often [`SqlCore::move_stage`] checks a gate again when writes land during the check.
+const GATE_ATTEMPTS: usize = 3;
+
+/// A stage gate evaluated at one point of the audit chain.
+#[derive(Debug, Clone)]
+pub struct GateCheck {
+    /// The audit head's sequence number when the check began.
+    pub head: i64,
+    /// What blocks the move (empty: nothing).
+    pub blockers: Vec<Blocker>,
 }
 
 /// The top-level section (ref and title) and the actor roles of a catalog item: `role:` tags

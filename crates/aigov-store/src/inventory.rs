@@ -711,7 +711,8 @@ impl SqlCore {
         Ok((items, count))
     }
 
-    /// Moves a system to another lifecycle stage, recording who, when and why.
+    /// Moves a system to another lifecycle stage, recording who, when and why. Stage gates
+    /// are not consulted here; [`SqlCore::move_stage`] applies them.
     pub async fn change_stage(
         &self,
         actor: &str,
@@ -720,12 +721,15 @@ impl SqlCore {
         reason: &str,
         expected_version: i64,
     ) -> StoreResult<Record> {
-        self.change_stage_with(actor, key, to, reason, expected_version, None)
-            .await
+        self.change_stage_at(actor, key, to, reason, expected_version, None, None)
+            .await?
+            .ok_or_else(|| StoreError::Internal("an unchecked stage change was refused".into()))
     }
 
-    /// [`SqlCore::change_stage`] with extra audit details (a gate override).
-    pub async fn change_stage_with(
+    /// The stage change; with `gate_head`, only if the audit head is still there (checked
+    /// under the write lock), `Ok(None)` otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn change_stage_at(
         &self,
         actor: &str,
         key: &str,
@@ -733,7 +737,8 @@ impl SqlCore {
         reason: &str,
         expected_version: i64,
         extra: Option<Value>,
-    ) -> StoreResult<Record> {
+        gate_head: Option<i64>,
+    ) -> StoreResult<Option<Record>> {
         let before = self.get_object(ObjectKind::System, key).await?;
         if before.version != expected_version {
             return Err(StoreError::VersionConflict {
@@ -756,6 +761,9 @@ impl SqlCore {
             ));
         }
         let mut tx = self.begin_write(actor).await?;
+        if gate_head.is_some_and(|h| h != tx.start_seq()) {
+            return Ok(None);
+        }
         let now = tx.now.to_rfc3339();
         let n = sqlx::query("UPDATE inventory SET lifecycle_stage = $1, version = version + 1, updated_at = $2, updated_by = $3 WHERE id = $4 AND version = $5")
             .bind(to.as_str())
@@ -807,7 +815,7 @@ impl SqlCore {
         )
         .await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(Some(after))
     }
 
     /// A system's stage changes, oldest first.

@@ -1493,6 +1493,86 @@ async fn stage_gates_list_blockers_and_admin_overrides_are_recorded() {
     }
 }
 
+#[tokio::test]
+async fn a_write_landing_during_a_gate_check_is_never_missed() {
+    for h in backends().await {
+        let (s, rules) = (&h.store, rules());
+        let sys = s
+            .create_object(
+                "user:admin",
+                ObjectKind::System,
+                json!({"name": "Chat", "system_type": "generative"}),
+                Some(Stage::Verify),
+            )
+            .await
+            .unwrap();
+        let gate = StageGate {
+            to: "operate".into(),
+            max_unaccepted_level: None,
+            min_checklist_coverage: None,
+            require_assessed: false,
+            max_open_incident_severity: Some("high".into()),
+        };
+        s.set_stage_gate("user:admin", &rules, gate).await.unwrap();
+        let mv = StageMove {
+            to: Stage::Operate,
+            reason: "go live",
+            expected_version: sys.version,
+            override_reason: None,
+        };
+        // The gate is clear when checked; a critical incident lands before the move.
+        let check = s
+            .check_gate(&rules, &sys.r#ref, Stage::Operate)
+            .await
+            .unwrap();
+        assert!(check.blockers.is_empty(), "{}: {check:?}", h.name);
+        s.create_incident(
+            "user:admin",
+            &rules,
+            incident("outage", Severity::Critical, &[&sys.r#ref]),
+        )
+        .await
+        .unwrap();
+        assert!(
+            s.move_stage_checked("user:admin", &sys.r#ref, mv, &check)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: a stale check moves nothing",
+            h.name
+        );
+        assert_eq!(
+            s.get_object(ObjectKind::System, &sys.id)
+                .await
+                .unwrap()
+                .lifecycle_stage,
+            Some(Stage::Verify)
+        );
+        // move_stage checks again and sees the incident.
+        match s.move_stage("user:admin", &rules, &sys.r#ref, mv).await {
+            Err(StoreError::GateBlocked(b)) => {
+                assert_eq!(b[0].condition, "max_open_incident_severity")
+            }
+            other => panic!("{}: {other:?}", h.name),
+        }
+        // A check with nothing written since moves (here by override).
+        let check = s
+            .check_gate(&rules, &sys.r#ref, Stage::Operate)
+            .await
+            .unwrap();
+        let over = StageMove {
+            override_reason: Some("incident contained"),
+            ..mv
+        };
+        let moved = s
+            .move_stage_checked("user:admin", &sys.r#ref, over, &check)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(moved.lifecycle_stage, Some(Stage::Operate));
+    }
+}
+
 #[test]
 fn the_built_in_rules_name_only_what_exists() {
     let lib = Library::builtin().unwrap();
