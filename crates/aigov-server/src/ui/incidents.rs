@@ -3,7 +3,7 @@
 
 use aigov_core::access::Perm;
 use aigov_core::records::Incident;
-use aigov_core::risk::{IncidentInput, IncidentStatus, Severity};
+use aigov_core::risk::{CloseOut, IncidentInput, IncidentStatus, Severity};
 use aigov_store::incidents::IncidentQuery;
 use askama::Template;
 use axum::Form;
@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 
 use super::systems::{HistoryRow, history};
 use super::view::{
-    self, Ctx, FieldErrors, Pager, UiResult, csv_response, redirect, render, render_status, some,
-    wants_csv,
+    self, Ctx, FieldErrors, Pager, UiResult, csv_response, redirect, render_status, some, wants_csv,
 };
 use crate::AppState;
 use crate::error::ApiError;
@@ -275,6 +274,9 @@ pub async fn create(State(s): State<AppState>, c: Ctx, Form(f): Form<IncidentFor
 struct DetailTpl<'a> {
     c: &'a Ctx,
     i: IncidentRow,
+    version: i64,
+    closed: bool,
+    e: FieldErrors,
     fields: Vec<(&'a str, String)>,
     timeline: Vec<(String, String, String)>,
     evidence: Vec<String>,
@@ -284,8 +286,24 @@ struct DetailTpl<'a> {
 /// `GET /incidents/{ref}`.
 pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -> UiResult {
     c.require(Perm::RiskRead)?;
-    let inc = s.store.get_incident(&id).await?;
-    let history = history(&s, &c, "incident", &inc.id).await;
+    detail_page(&s, &c, &id, StatusCode::OK, FieldErrors::default()).await
+}
+
+/// The incident page, with `e` shown on the close or reopen form.
+async fn detail_page(
+    s: &AppState,
+    c: &Ctx,
+    id: &str,
+    status: StatusCode,
+    e: FieldErrors,
+) -> UiResult {
+    let inc = s.store.get_incident(id).await?;
+    let history = history(s, c, "incident", &inc.id).await;
+    let review = |k: &str| match inc.review.as_ref().and_then(|r| r.get(k)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => c.t(if *b { "common.yes" } else { "common.no" }).to_string(),
+        _ => String::new(),
+    };
     let fields = vec![
         (c.t("incident.description"), d(&inc, "description")),
         (
@@ -294,19 +312,119 @@ pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -
         ),
         (c.t("col.system"), d(&inc, "systems")),
         (c.t("col.risk"), d(&inc, "risks")),
+        (c.t("incident.summary"), review("summary")),
+        (c.t("incident.lessons"), review("lessons")),
+        (c.t("incident.reporting_met"), review("reporting_met")),
+        (c.t("incident.closed_at"), view::when(&review("closed_at"))),
     ];
-    render(&DetailTpl {
-        i: row(&c, &inc),
-        fields,
-        timeline: inc
-            .timeline
-            .iter()
-            .map(|t| (view::when(&t.at), t.entry.clone(), t.actor.clone()))
-            .collect(),
-        evidence: inc.evidence.iter().map(|e| e.title.clone()).collect(),
-        history,
-        c: &c,
-    })
+    render_status(
+        status,
+        &DetailTpl {
+            i: row(c, &inc),
+            version: inc.version,
+            closed: d(&inc, "status") == "closed",
+            e,
+            fields,
+            timeline: inc
+                .timeline
+                .iter()
+                .map(|t| (view::when(&t.at), t.entry.clone(), t.actor.clone()))
+                .collect(),
+            evidence: inc.evidence.iter().map(|e| e.title.clone()).collect(),
+            history,
+            c,
+        },
+    )
+}
+
+/// The close-out review.
+#[derive(Debug, Deserialize)]
+pub struct CloseForm {
+    /// What happened and how it was handled.
+    #[serde(default)]
+    pub summary: String,
+    /// What was learned.
+    #[serde(default)]
+    pub lessons: String,
+    /// `yes`, `no`, or empty (worked out from the reporting deadline).
+    #[serde(default)]
+    pub reporting_met: String,
+    /// Version read.
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// `POST /incidents/{ref}/close`.
+pub async fn close(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<CloseForm>,
+) -> UiResult {
+    let p = c.require(Perm::IncidentWrite)?.clone();
+    let run = async {
+        let reporting_met = match f.reporting_met.trim() {
+            "" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            other => {
+                return Err(ApiError::invalid(vec![aigov_core::FieldError::new(
+                    "reporting_met",
+                    format!("{other:?} is not one of: yes, no, or empty"),
+                )]));
+            }
+        };
+        let review = CloseOut {
+            summary: f.summary.clone(),
+            lessons: f.lessons.clone(),
+            reporting_met,
+        };
+        Ok(s.store
+            .close_incident(&p.actor(), &id, review, f.version)
+            .await?)
+    };
+    act(&s, &c, &id, run).await
+}
+
+/// Why an incident is reopened.
+#[derive(Debug, Deserialize)]
+pub struct ReopenForm {
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+    /// Version read.
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// `POST /incidents/{ref}/reopen`.
+pub async fn reopen(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<ReopenForm>,
+) -> UiResult {
+    let p = c.require(Perm::IncidentWrite)?.clone();
+    let run = async {
+        Ok(s.store
+            .reopen_incident(&p.actor(), &id, &f.reason, f.version)
+            .await?)
+    };
+    act(&s, &c, &id, run).await
+}
+
+/// Back to the incident after a change, or its page again with the problems on the form.
+async fn act<F>(s: &AppState, c: &Ctx, id: &str, fut: F) -> UiResult
+where
+    F: std::future::Future<Output = Result<Incident, ApiError>>,
+{
+    match fut.await {
+        Ok(i) => Ok(redirect(&format!("/incidents/{}", i.r#ref))),
+        Err(e) => {
+            let errors = FieldErrors::from_api(c.lang, e)?;
+            detail_page(s, c, id, StatusCode::UNPROCESSABLE_ENTITY, errors).await
+        }
+    }
 }
 
 /// A timeline entry.

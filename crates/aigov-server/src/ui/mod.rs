@@ -94,6 +94,8 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents", get(incidents::list).post(incidents::create))
         .route("/incidents/{id}", get(incidents::detail))
         .route("/incidents/{id}/timeline", post(incidents::add_timeline))
+        .route("/incidents/{id}/close", post(incidents::close))
+        .route("/incidents/{id}/reopen", post(incidents::reopen))
         .route("/evidence", get(evidence::list).post(evidence::create))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{id}", post(admin::update_user))

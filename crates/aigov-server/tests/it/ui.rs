@@ -327,6 +327,16 @@ fn actions() -> Vec<(&'static str, Perm, &'static str)> {
             "entry=contained+by+a+filter",
         ),
         (
+            "/incidents/INC-1/close",
+            IncidentWrite,
+            "summary=x&version=99",
+        ),
+        (
+            "/incidents/INC-1/reopen",
+            IncidentWrite,
+            "reason=x&version=99",
+        ),
+        (
             "/risks/RISK-2/controls",
             RiskWrite,
             "title=Input+filter&due_date=2026-12-31",
@@ -1281,6 +1291,100 @@ async fn the_methodology_editor_saves_a_new_methodology() {
         )
         .await;
     assert!(log.to_string().contains("acme-5x5"), "{log}");
+}
+
+async fn incident_version(a: &crate::App) -> i64 {
+    let (_, i) = a
+        .call(Role::Admin, "GET", "/api/v1/incidents/INC-1", None)
+        .await;
+    i["version"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn incidents_are_closed_with_a_review_and_reopened_from_their_page() {
+    let a = app().await;
+    seed(&a).await;
+    let (cookie, csrf) = login(&a, "admin").await;
+    let p = get(&a, "/incidents/INC-1").await;
+    assert!(p.body.contains("Close the incident"), "{}", p.body);
+    // Without a summary: the page again, saying why, nothing changed.
+    let v = incident_version(&a).await;
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/close",
+        &format!("_csrf={csrf}&summary=+&version={v}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("needs a summary"), "{}", r.body);
+    assert_eq!(incident_version(&a).await, v);
+    // An unknown answer for the reporting question is refused by name.
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/close",
+        &format!("_csrf={csrf}&summary=ok&reporting_met=maybe&version={v}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("maybe&#34; is not one of: yes, no"),
+        "{}",
+        r.body
+    );
+    // Closed with the review, which the page shows; the form turns into reopening.
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/close",
+        &format!(
+            "_csrf={csrf}&summary=Filter+deployed%2C+users+told&lessons=Test+the+filter&reporting_met=yes&version={v}"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.header("location"), "/incidents/INC-1");
+    let p = get(&a, "/incidents/INC-1").await;
+    assert!(p.body.contains("Filter deployed, users told"), "{}", p.body);
+    assert!(p.body.contains("Test the filter"));
+    assert!(p.body.contains("Reopen the incident"));
+    assert!(!p.body.contains("Close the incident"));
+    // A stale version is refused, not applied.
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/reopen",
+        &format!("_csrf={csrf}&reason=again&version={v}"),
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}: {}", r.status, r.body);
+    let v = incident_version(&a).await;
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/reopen",
+        &format!("_csrf={csrf}&reason=The+leak+recurred&version={v}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, i) = a
+        .call(Role::Admin, "GET", "/api/v1/incidents/INC-1", None)
+        .await;
+    assert_ne!(i["data"]["status"], "closed", "{i}");
+    let (_, log) = a
+        .call(
+            Role::Auditor,
+            "GET",
+            "/api/v1/audit?object_type=incident",
+            None,
+        )
+        .await;
+    let log = log.to_string();
+    assert!(
+        log.contains("incident.close") && log.contains("incident.reopen"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
