@@ -276,6 +276,10 @@ struct DetailTpl<'a> {
     i: IncidentRow,
     version: i64,
     closed: bool,
+    /// The root-cause risks, comma-separated (the link form's value).
+    roots: String,
+    /// The first affected system (where a new root-cause risk goes by default).
+    system: String,
     e: FieldErrors,
     fields: Vec<(&'a str, String)>,
     timeline: Vec<(String, String, String)>,
@@ -312,6 +316,7 @@ async fn detail_page(
         ),
         (c.t("col.system"), d(&inc, "systems")),
         (c.t("col.risk"), d(&inc, "risks")),
+        (c.t("incident.root_cause"), d(&inc, "root_cause_risks")),
         (c.t("incident.summary"), review("summary")),
         (c.t("incident.lessons"), review("lessons")),
         (c.t("incident.reporting_met"), review("reporting_met")),
@@ -323,6 +328,15 @@ async fn detail_page(
             i: row(c, &inc),
             version: inc.version,
             closed: d(&inc, "status") == "closed",
+            roots: d(&inc, "root_cause_risks"),
+            system: inc
+                .data
+                .get("systems")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             e,
             fields,
             timeline: inc
@@ -408,6 +422,72 @@ pub async fn reopen(
     let run = async {
         Ok(s.store
             .reopen_incident(&p.actor(), &id, &f.reason, f.version)
+            .await?)
+    };
+    act(&s, &c, &id, run).await
+}
+
+/// The risks behind an incident: the whole list of existing ones, or a new one.
+#[derive(Debug, Deserialize)]
+pub struct RootCauseForm {
+    /// Existing risks (refs, separated by commas or spaces): replaces the list.
+    #[serde(default)]
+    pub risks: String,
+    /// A new risk's title; when given, the risk is registered on `system` and linked.
+    #[serde(default)]
+    pub title: String,
+    /// The system of the new risk.
+    #[serde(default)]
+    pub system: String,
+    /// Version read (for the list).
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// `POST /incidents/{ref}/root-cause`: sets the root-cause risks, or registers a new risk as
+/// a root cause (which needs the right to write risks too).
+pub async fn root_cause(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<RootCauseForm>,
+) -> UiResult {
+    let p = c.require(Perm::IncidentWrite)?.clone();
+    if !f.title.trim().is_empty() {
+        c.require(Perm::RiskWrite)?;
+        let input = aigov_core::risk::RiskInput {
+            title: f.title.trim().to_string(),
+            description: String::new(),
+            cause: String::new(),
+            consequence: String::new(),
+            stage: None,
+            owner_id: None,
+            unmapped: true,
+            taxonomy: Vec::new(),
+        };
+        let lib = s.library().await;
+        let run = async {
+            Ok(s.store
+                .root_cause_new_risk(&p.actor(), &lib, &id, f.system.trim(), input)
+                .await?
+                .0)
+        };
+        return act(&s, &c, &id, run).await;
+    }
+    let refs: Vec<&str> = f
+        .risks
+        .split(|ch: char| ch == ',' || ch == '，' || ch.is_whitespace())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let run = async {
+        Ok(s.store
+            .update_incident(
+                &p.actor(),
+                &s.rules,
+                &id,
+                json!({ "root_cause_risks": refs }),
+                f.version,
+            )
             .await?)
     };
     act(&s, &c, &id, run).await

@@ -96,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}/timeline", post(incidents::add_timeline))
         .route("/incidents/{id}/close", post(incidents::close))
         .route("/incidents/{id}/reopen", post(incidents::reopen))
+        .route("/incidents/{id}/root-cause", post(incidents::root_cause))
         .route("/evidence", get(evidence::list).post(evidence::create))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{id}", post(admin::update_user))

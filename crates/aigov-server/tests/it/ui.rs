@@ -337,6 +337,11 @@ fn actions() -> Vec<(&'static str, Perm, &'static str)> {
             "reason=x&version=99",
         ),
         (
+            "/incidents/INC-1/root-cause",
+            IncidentWrite,
+            "risks=RISK-1&version=99",
+        ),
+        (
             "/risks/RISK-2/controls",
             RiskWrite,
             "title=Input+filter&due_date=2026-12-31",
@@ -1301,12 +1306,62 @@ async fn incident_version(a: &crate::App) -> i64 {
 }
 
 #[tokio::test]
-async fn incidents_are_closed_with_a_review_and_reopened_from_their_page() {
+async fn incidents_take_root_causes_a_close_out_review_and_reopening_from_their_page() {
     let a = app().await;
     seed(&a).await;
     let (cookie, csrf) = login(&a, "admin").await;
     let p = get(&a, "/incidents/INC-1").await;
     assert!(p.body.contains("Close the incident"), "{}", p.body);
+    // Root causes: an unknown risk is refused on the form; existing ones are linked; a new
+    // risk is registered on the system and linked too.
+    let v = incident_version(&a).await;
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/root-cause",
+        &format!("_csrf={csrf}&risks=RISK-1%2C+RISK-999&version={v}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("no risk RISK-999"), "{}", r.body);
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/root-cause",
+        &format!("_csrf={csrf}&risks=RISK-1&version={v}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post_form(
+        &a,
+        &cookie,
+        "/incidents/INC-1/root-cause",
+        &format!("_csrf={csrf}&title=Output+filter+gap&system=SYS-1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, i) = a
+        .call(Role::Admin, "GET", "/api/v1/incidents/INC-1", None)
+        .await;
+    let roots = i["data"]["root_cause_risks"].as_array().unwrap();
+    assert_eq!(roots.len(), 2, "{i}");
+    assert_eq!(roots[0], "RISK-1");
+    let (_, risk) = a
+        .call(
+            Role::Admin,
+            "GET",
+            &format!("/api/v1/risks/{}", roots[1].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(risk["data"]["title"], "Output filter gap", "{risk}");
+    let p = get(&a, "/incidents/INC-1").await;
+    assert!(
+        p.body
+            .contains(&format!("RISK-1, {}", roots[1].as_str().unwrap())),
+        "{}",
+        p.body
+    );
     // Without a summary: the page again, saying why, nothing changed.
     let v = incident_version(&a).await;
     let r = post_form(
