@@ -88,6 +88,10 @@ pub fn routes() -> Router<AppState> {
         .route("/risks/{id}/controls", post(risks::create_control))
         .route("/risks/{id}/acceptance", post(risks::request_acceptance))
         .route("/acceptances/{id}/decision", post(risks::decide_acceptance))
+        .route(
+            "/acceptances/{id}/withdraw",
+            post(risks::withdraw_acceptance),
+        )
         .route("/catalogs", get(catalogs::list))
         .route("/catalogs/{id}", get(catalogs::detail))
         .route("/crosswalk", get(catalogs::crosswalk))

@@ -489,6 +489,30 @@ pub async fn decide_acceptance(
     act(&s, &c, &risk, run).await
 }
 
+/// Which risk page to return to.
+#[derive(Debug, Deserialize)]
+pub struct WithdrawForm {
+    /// The risk (ref).
+    #[serde(default)]
+    pub risk: String,
+}
+
+/// `POST /acceptances/{id}/withdraw`: withdraws a pending acceptance request.
+pub async fn withdraw_acceptance(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<WithdrawForm>,
+) -> UiResult {
+    let p = c.require(Perm::AcceptanceRequest)?.clone();
+    let risk = f.risk.clone();
+    let run = async {
+        s.store.withdraw_acceptance(&p.actor(), &id).await?;
+        Ok(s.store.get_risk(&risk).await?)
+    };
+    act(&s, &c, &risk, run).await
+}
+
 /// A new control.
 #[derive(Debug, Deserialize)]
 pub struct ControlForm {

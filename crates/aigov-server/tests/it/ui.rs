@@ -351,6 +351,7 @@ fn actions() -> Vec<(&'static str, Perm, &'static str)> {
             AcceptanceDecide,
             "decision=approve&note=x&risk=RISK-1",
         ),
+        ("/acceptances/x/withdraw", AcceptanceRequest, "risk=RISK-1"),
         ("/admin/tokens/x/revoke", TokenOwn, ""),
     ]
 }
@@ -1035,6 +1036,66 @@ async fn the_governance_loop_runs_through_the_forms() {
     assert!(v.body.contains("The chain is intact"), "{}", v.body);
     let v = get_cookie_page(&a, &cookie, "/audit/verify").await;
     assert!(v.body.contains("The chain is intact") && v.body.contains("<html"));
+}
+
+#[tokio::test]
+async fn a_pending_acceptance_request_is_withdrawn_from_the_risk_page() {
+    let a = app().await;
+    seed(&a).await;
+    let (rm, csrf) = login(&a, "risk-manager").await;
+    let r = post_form(
+        &a,
+        &rm,
+        "/risks/RISK-1/acceptance",
+        &format!("_csrf={csrf}&rationale=compensating+controls&expires_on=2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, acc) = a
+        .call(
+            Role::Viewer,
+            "GET",
+            "/api/v1/risks/RISK-1/acceptances",
+            None,
+        )
+        .await;
+    let id = acc[0]["id"].as_str().unwrap().to_string();
+    let page = get_cookie_page(&a, &rm, "/risks/RISK-1").await;
+    assert!(
+        page.body
+            .contains(&format!("action=\"/acceptances/{id}/withdraw\"")),
+        "{}",
+        page.body
+    );
+    let r = post_form(
+        &a,
+        &rm,
+        &format!("/acceptances/{id}/withdraw"),
+        &format!("_csrf={csrf}&risk=RISK-1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.header("location"), "/risks/RISK-1");
+    let (_, acc) = a
+        .call(
+            Role::Viewer,
+            "GET",
+            "/api/v1/risks/RISK-1/acceptances",
+            None,
+        )
+        .await;
+    assert_eq!(acc[0]["status"], "withdrawn", "{acc}");
+    // Nothing is pending any more, so the button is gone; withdrawing again is a conflict.
+    let page = get_cookie_page(&a, &rm, "/risks/RISK-1").await;
+    assert!(!page.body.contains("/withdraw\""), "{}", page.body);
+    let r = post_form(
+        &a,
+        &rm,
+        &format!("/acceptances/{id}/withdraw"),
+        &format!("_csrf={csrf}&risk=RISK-1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
 }
 
 #[tokio::test]
