@@ -464,6 +464,8 @@ struct DetailTpl<'a> {
     next_stage_label: String,
     links: Vec<(String, String, String)>,
     adoptions: Vec<AdoptionView>,
+    /// Catalogs not adopted yet: (`id@version`, title), for adopting one with a reason.
+    adoptable: Vec<(String, String)>,
     rows: Vec<RiskRow>,
     bulk: bool,
     candidates: Vec<CandidateRow>,
@@ -655,6 +657,18 @@ pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -
             .unwrap_or_default(),
         blockers,
         links,
+        adoptable: {
+            let lib = s.library().await;
+            let taken: Vec<&str> = adoptions.iter().map(|a| a.catalog.as_str()).collect();
+            lib.catalogs()
+                .map(|cat| (format!("{}@{}", cat.id, cat.version), cat))
+                .filter(|(key, _)| !taken.contains(&key.as_str()))
+                .map(|(key, cat)| {
+                    let title = c.pick(cat.title.zh.as_deref(), cat.title.en.as_deref()).0;
+                    (key, title)
+                })
+                .collect()
+        },
         adoptions,
         rows: risks,
         bulk: false,
@@ -723,14 +737,54 @@ pub async fn stage(
     Ok(redirect(&format!("/systems/{}", r.r#ref)))
 }
 
-/// `POST /systems/{ref}/adopt`: adopts the frameworks the adoption rules pick for the system
-/// (the same as `POST /api/v1/systems/{id}/adoptions` with no catalog).
-pub async fn adopt_defaults(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -> UiResult {
+/// What to adopt: nothing named means the frameworks the rules pick.
+#[derive(Debug, Default, Deserialize)]
+pub struct AdoptForm {
+    /// `catalog@version`, or empty.
+    #[serde(default)]
+    pub catalog: String,
+    /// Why (required with a catalog).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /systems/{ref}/adopt`: adopts the frameworks the adoption rules pick for the system,
+/// or one named catalog with a reason (as `POST /api/v1/systems/{id}/adoptions` does).
+pub async fn adopt_defaults(
+    State(s): State<AppState>,
+    c: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<AdoptForm>,
+) -> UiResult {
     let p = c.require(Perm::ChecklistWrite)?;
     let lib = s.library().await;
-    s.store
-        .adopt_defaults(&p.actor(), &lib, &s.rules, &id)
-        .await?;
+    let catalog = f.catalog.trim();
+    if catalog.is_empty() {
+        s.store
+            .adopt_defaults(&p.actor(), &lib, &s.rules, &id)
+            .await?;
+    } else {
+        let reason = f.reason.trim();
+        if reason.is_empty() {
+            return Err(
+                crate::error::ApiError::invalid(vec![aigov_core::FieldError::new(
+                    "reason",
+                    "say why the system adopts this catalog",
+                )])
+                .into(),
+            );
+        }
+        s.store
+            .adopt(
+                &p.actor(),
+                &lib,
+                &s.rules,
+                &id,
+                catalog,
+                json!({"en": reason, "zh": Value::Null, "facts": []}),
+            )
+            .await?;
+    }
     let sys = s.store.get_object(ObjectKind::System, &id).await?;
     Ok(redirect(&format!("/systems/{}", sys.r#ref)))
 }

@@ -1039,6 +1039,69 @@ async fn the_governance_loop_runs_through_the_forms() {
 }
 
 #[tokio::test]
+async fn a_specific_framework_is_adopted_from_the_system_page_with_a_reason() {
+    let a = app().await;
+    seed(&a).await;
+    let (cookie, csrf) = login(&a, "admin").await;
+    let page = get_cookie_page(&a, &cookie, "/systems/SYS-1").await;
+    assert!(
+        page.body.contains("Adopt a specific framework"),
+        "{}",
+        page.body
+    );
+    // The first catalog the form offers.
+    let at = page
+        .body
+        .find("<select id=\"ad-c\" name=\"catalog\"><option value=\"")
+        .unwrap();
+    let rest = &page.body[at..];
+    let start = rest.find("value=\"").unwrap() + 7;
+    let key = rest[start..start + rest[start..].find('"').unwrap()].to_string();
+    assert!(key.contains('@'), "{key}");
+    // A reason is required: refused, nothing adopted.
+    let r = post_form(
+        &a,
+        &cookie,
+        "/systems/SYS-1/adopt",
+        &format!("_csrf={csrf}&catalog={key}&reason=+"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("say why the system adopts this catalog"),
+        "{}",
+        r.body
+    );
+    let (_, list) = a
+        .call(Role::Viewer, "GET", "/api/v1/systems/SYS-1/adoptions", None)
+        .await;
+    assert!(!list.to_string().contains(&key), "{list}");
+    let r = post_form(
+        &a,
+        &cookie,
+        "/systems/SYS-1/adopt",
+        &format!("_csrf={csrf}&catalog={key}&reason=Required+by+our+customer+contract"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, list) = a
+        .call(Role::Viewer, "GET", "/api/v1/systems/SYS-1/adoptions", None)
+        .await;
+    let text = list.to_string();
+    assert!(
+        text.contains(&key) && text.contains("Required by our customer contract"),
+        "{text}"
+    );
+    // Adopted catalogs are no longer offered.
+    let page = get_cookie_page(&a, &cookie, "/systems/SYS-1").await;
+    assert!(
+        !page.body.contains(&format!("<option value=\"{key}\">")),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
 async fn a_pending_acceptance_request_is_withdrawn_from_the_risk_page() {
     let a = app().await;
     seed(&a).await;
