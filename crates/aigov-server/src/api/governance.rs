@@ -199,36 +199,48 @@ pub async fn adopt(
     Path(id): Path<String>,
     Json(b): Json<Adopt>,
 ) -> ApiResult<(StatusCode, axum::Json<Vec<Adoption>>)> {
+    let out = adopt_catalogs(&s, &p, &id, b.catalog.as_deref(), b.reason.as_deref()).await?;
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+/// Adopts one named catalog with a reason, or (with no catalog) the defaults the rules pick.
+/// Shared by the API and the system page's forms.
+pub(crate) async fn adopt_catalogs(
+    s: &AppState,
+    p: &Principal,
+    id: &str,
+    catalog: Option<&str>,
+    reason: Option<&str>,
+) -> ApiResult<Vec<Adoption>> {
     p.require(Perm::ChecklistWrite)?;
     let lib = s.library().await;
-    let out = match b.catalog {
-        None => {
-            s.store
-                .adopt_defaults(&p.actor(), &lib, &s.rules, &id)
-                .await?
-        }
-        Some(c) => {
-            let reason = b.reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
-                ApiError::invalid(vec![aigov_core::FieldError::new(
-                    "reason",
-                    "say why the system adopts this catalog",
-                )])
-            })?;
-            vec![
-                s.store
-                    .adopt(
-                        &p.actor(),
-                        &lib,
-                        &s.rules,
-                        &id,
-                        &c,
-                        json!({"en": reason, "zh": Value::Null, "facts": []}),
-                    )
-                    .await?,
-            ]
-        }
+    let Some(c) = catalog else {
+        return Ok(s
+            .store
+            .adopt_defaults(&p.actor(), &lib, &s.rules, id)
+            .await?);
     };
-    Ok((StatusCode::CREATED, axum::Json(out)))
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid(vec![aigov_core::FieldError::new(
+                "reason",
+                "say why the system adopts this catalog",
+            )])
+        })?;
+    Ok(vec![
+        s.store
+            .adopt(
+                &p.actor(),
+                &lib,
+                &s.rules,
+                id,
+                c,
+                json!({"en": reason, "zh": Value::Null, "facts": []}),
+            )
+            .await?,
+    ])
 }
 
 /// Drop an adoption (its checklist goes; the audit log keeps the history).

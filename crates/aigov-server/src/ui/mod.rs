@@ -68,7 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/systems/new", get(systems::new_form))
         .route("/systems/{id}", get(systems::detail))
         .route("/systems/{id}/stage", post(systems::stage))
-        .route("/systems/{id}/adopt", post(systems::adopt_defaults))
+        .route("/systems/{id}/adopt", post(systems::adopt))
         .route("/systems/{id}/identify", post(systems::identify))
         .route("/candidates/{id}/decision", post(systems::decide_candidate))
         .route(

@@ -21,6 +21,7 @@ use super::view::{
     wants_csv,
 };
 use crate::AppState;
+use crate::api::governance::adopt_catalogs;
 use crate::api::inventory::{ListParams, create_record, list_query, move_stage};
 
 /// Filters of the systems list (the query string).
@@ -657,7 +658,9 @@ pub async fn detail(State(s): State<AppState>, c: Ctx, Path(id): Path<String>) -
             .unwrap_or_default(),
         blockers,
         links,
-        adoptable: {
+        adoptable: if !c.can("checklist_write") {
+            Vec::new()
+        } else {
             let lib = s.library().await;
             let taken: Vec<&str> = adoptions.iter().map(|a| a.catalog.as_str()).collect();
             lib.catalogs()
@@ -750,41 +753,15 @@ pub struct AdoptForm {
 
 /// `POST /systems/{ref}/adopt`: adopts the frameworks the adoption rules pick for the system,
 /// or one named catalog with a reason (as `POST /api/v1/systems/{id}/adoptions` does).
-pub async fn adopt_defaults(
+pub async fn adopt(
     State(s): State<AppState>,
     c: Ctx,
     Path(id): Path<String>,
     Form(f): Form<AdoptForm>,
 ) -> UiResult {
     let p = c.require(Perm::ChecklistWrite)?;
-    let lib = s.library().await;
-    let catalog = f.catalog.trim();
-    if catalog.is_empty() {
-        s.store
-            .adopt_defaults(&p.actor(), &lib, &s.rules, &id)
-            .await?;
-    } else {
-        let reason = f.reason.trim();
-        if reason.is_empty() {
-            return Err(
-                crate::error::ApiError::invalid(vec![aigov_core::FieldError::new(
-                    "reason",
-                    "say why the system adopts this catalog",
-                )])
-                .into(),
-            );
-        }
-        s.store
-            .adopt(
-                &p.actor(),
-                &lib,
-                &s.rules,
-                &id,
-                catalog,
-                json!({"en": reason, "zh": Value::Null, "facts": []}),
-            )
-            .await?;
-    }
+    let catalog = Some(f.catalog.trim()).filter(|x| !x.is_empty());
+    adopt_catalogs(&s, p, &id, catalog, Some(&f.reason)).await?;
     let sys = s.store.get_object(ObjectKind::System, &id).await?;
     Ok(redirect(&format!("/systems/{}", sys.r#ref)))
 }
